@@ -1,0 +1,141 @@
+"""The scikit-learn-style base class shared by every deepclust method.
+
+``__init__`` only stores its arguments. ``fit`` validates the parameters (declared in
+``_parameter_constraints``) and the data, then calls the subclass hook ``_fit``. Learned
+state ends in ``_``; public parameters are never rewritten. ``save``/``load`` write and read
+a model folder of safetensors + JSON (see :mod:`deepclust.serialization`) through the two
+hooks ``_get_state`` and ``_set_state``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from .errors import InputError
+from .params import validate_params
+from .validation import check_features, check_n_clusters
+
+
+class BaseClusterer(ClusterMixin, BaseEstimator):
+    """Base class of all deepclust clusterers.
+
+    Subclasses implement ``_fit(X)`` (setting ``labels_``) and, when they can assign new
+    data, ``_predict(X)`` with ``can_predict = True``. Subclasses with soft assignments
+    implement ``_predict_proba``. Saving needs ``_get_state`` and ``_set_state``.
+
+    After ``fit``, a method with soft assignments also sets ``proba_`` (n_samples x
+    n_clusters, on the training data); one with another per-point confidence (HDBSCAN's
+    membership strength) sets ``confidence_``. :meth:`training_confidence` reads either.
+    """
+
+    method_name = "base"
+    can_predict = False
+    can_save = False
+    _parameter_constraints: dict = {}
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Fit the clustering on ``X`` (n_samples x n_features). ``y`` is ignored.
+
+        Labels are never used for fitting; pass them to :func:`deepclust.metrics.evaluate`.
+        """
+        validate_params(self)
+        X = check_features(X)
+        if "n_clusters" in self._parameter_constraints and self.n_clusters is not None:
+            check_n_clusters(self.n_clusters, X.shape[0])
+        self.n_features_in_ = X.shape[1]
+        self._fit(X)
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit on ``X`` and return the method's own assignments ``labels_``."""
+        return self.fit(X).labels_
+
+    def _fit(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def training_confidence(self) -> np.ndarray | None:
+        """Confidence of each training point's assignment, or ``None`` if the method has none."""
+        if hasattr(self, "proba_"):
+            return np.asarray(self.proba_).max(axis=1)
+        return getattr(self, "confidence_", None)
+
+    # --------------------------------------------------------------- prediction
+    def predict(self, X):
+        """Assign new samples to the learned clusters."""
+        X = self._check_predict_input(X)
+        return np.asarray(self._predict(X))
+
+    def predict_proba(self, X):
+        """Soft assignment of new samples to each cluster (rows sum to 1)."""
+        if not hasattr(self, "_predict_proba"):
+            raise InputError(f"Method {self.method_name!r} has no soft assignments (predict_proba).")
+        X = self._check_predict_input(X)
+        return np.asarray(self._predict_proba(X))
+
+    def _check_predict_input(self, X):
+        if not self.can_predict:
+            raise InputError(
+                f"Method {self.method_name!r} cannot assign new data to clusters; "
+                "use fit_predict on all the data instead."
+            )
+        self._check_fitted()
+        X = check_features(X)
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(
+                f"The data has {X.shape[1]} features but the model was fitted on "
+                f"{self.n_features_in_}."
+            )
+        return X
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_in_"):
+            raise InputError(f"This {self.method_name} model is not fitted yet; call fit first.")
+
+    # -------------------------------------------------------------- persistence
+    def save(self, path):
+        """Save the fitted model to the folder ``path`` (safetensors + JSON, never pickle)."""
+        from .serialization import write_model
+
+        if not self.can_save:
+            raise InputError(f"Method {self.method_name!r} cannot be saved to a model file.")
+        self._check_fitted()
+        state, arrays = self._get_state()
+        state = {"n_features_in_": int(self.n_features_in_), **state}
+        return write_model(path, self.method_name, self.get_params(deep=False), state, arrays)
+
+    @staticmethod
+    def load(path) -> BaseClusterer:
+        """Load a model saved by :meth:`save`; the method is read from its config."""
+        from .registry import make_estimator
+        from .serialization import read_model
+
+        config, arrays = read_model(path)
+        try:
+            est = make_estimator(config["method"], **config["params"])
+            est.n_features_in_ = int(config["state"]["n_features_in_"])
+            est._set_state(config["state"], arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"Model in {path} does not match its method's layout ({exc}).") from None
+        return est
+
+    def _get_state(self) -> tuple[dict, dict]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set_state(self, state: dict, arrays: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _require(self, arrays: dict, name: str, shape: tuple) -> np.ndarray:
+        """Fetch ``arrays[name]`` and check its shape against what the config implies."""
+        if name not in arrays:
+            raise InputError(f"The model file has no tensor {name!r}.")
+        arr = arrays[name]
+        if tuple(arr.shape) != tuple(shape):
+            raise InputError(
+                f"Tensor {name!r} has shape {tuple(arr.shape)}, expected {tuple(shape)} "
+                "for this model's configuration."
+            )
+        return arr

@@ -1,0 +1,151 @@
+"""The ``deepclust`` command line: a thin layer that parses, builds a config and calls the library.
+
+Errors a user can cause are printed as one sentence (no traceback) with exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from .errors import DeepclustError, InputError
+
+
+def parse_assignments(items) -> dict:
+    """Turn ``["k=v", ...]`` into a dict, reading each value as YAML (numbers, bools, lists)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set expects key=value, got {item!r}.")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+def read_config(path) -> dict:
+    """Read a YAML config file of method parameters (keys as accepted by ``--set``)."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        from .errors import MissingPathError
+
+        raise MissingPathError(f"Config file {p} does not exist.")
+    try:
+        cfg = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"Config file {p} is not valid YAML ({exc.__class__.__name__}).") from None
+    if not isinstance(cfg, dict):
+        raise InputError(f"Config file {p} must hold a mapping of parameter names to values.")
+    return cfg
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deepclust")
+def cli():
+    """Cluster unlabeled data with deep and classic methods, and measure the result."""
+
+
+@cli.command()
+def datasets():
+    """List the named datasets and where each is found."""
+    from .data import list_datasets, locate_dataset
+
+    for name in list_datasets():
+        click.echo(f"{name:14s} {locate_dataset(name)}")
+
+
+@cli.command()
+def methods():
+    """List the registered methods with one-line descriptions."""
+    from .registry import describe, method_names
+
+    for name in method_names():
+        click.echo(f"{name:26s} {describe(name)}")
+
+
+@cli.command()
+@click.argument("method")
+@click.option("--data", required=True, help="Dataset name (see `deepclust datasets`) or a path.")
+@click.option("--n-clusters", type=int, default=None, help="Number of clusters (default: the dataset's class count).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random generator.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where deep methods train (classic methods run on the CPU).")
+@click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of method parameters.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Set a method parameter (repeatable).")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--labels", default=None, help="Label column of a table, or a file of labels (evaluation only).")
+@click.option("--out", type=click.Path(), default=None, help="Output folder (default runs/METHOD-DATA-seedS).")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
+def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force):
+    """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
+    from .registry import make_estimator
+    from .run import run as run_method
+
+    params = {**read_config(config_file), **parse_assignments(overrides)}
+    if "device" in make_estimator(method).get_params():
+        params.setdefault("device", device)
+    if out is None:
+        out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
+    res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
+                     force=force, split=split, labels=labels, progress=True)
+    m = res.metrics
+    summary = [f"{m['n_clusters']} clusters"]
+    summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]
+    if m.get("noise_fraction"):
+        summary.append(f"noise {m['noise_fraction']:.1%}")
+    click.echo(f"{method} on {res.record['data']['name']}: " + ", ".join(summary))
+    click.echo(f"Outputs written to {out}")
+
+
+@cli.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="A model folder written by `run`.")
+@click.option("--data", required=True, help="Dataset name or path with the same features as the training data.")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="CSV file to write (index,cluster,confidence).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def predict(model_dir, data, split, out, force):
+    """Assign the samples of --data to the clusters of a saved model."""
+    from .base import BaseClusterer
+    from .data import load_dataset
+    from .fileio import atomic_write
+    from .run import labels_csv
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise InputError(f"Output file {out} already exists; pass --force to overwrite it.")
+    model = BaseClusterer.load(model_dir)
+    ds = load_dataset(data, split=split)
+    labels = model.predict(ds.X)
+    conf = model.predict_proba(ds.X).max(axis=1) if hasattr(model, "_predict_proba") else None
+    atomic_write(out, lambda fh: fh.write(labels_csv(labels, conf)))
+    click.echo(f"Assigned {len(labels)} samples to {len(set(labels.tolist()))} clusters; wrote {out}")
+
+
+def main(argv=None) -> int:
+    """Entry point: run the CLI, turning user errors into one sentence and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="deepclust", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (DeepclustError, FileNotFoundError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

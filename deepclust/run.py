@@ -1,0 +1,145 @@
+"""One clustering run from data to written outputs; the CLI and the benchmarks call this.
+
+Outputs (all written atomically into ``out``):
+
+* ``labels.csv`` — ``index,cluster,confidence`` (confidence empty when the method has none)
+* ``metrics.json`` — :func:`deepclust.metrics.evaluate` on the input features, plus the
+  internal metrics on the learned embedding when the method has one
+* ``run.json`` — method, data, full configuration, seed, library versions, seconds and peak
+  memory per phase, command line and date
+* ``model/`` — safetensors + JSON, when the method can be saved
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .errors import InputError
+from .fileio import atomic_write, atomic_write_json
+from .registry import make_estimator
+from .runtime import PhaseTimer, library_versions, peak_memory_mb, seed_everything
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` produced: the fitted estimator, its labels, metrics and run record."""
+
+    estimator: object
+    labels: np.ndarray
+    metrics: dict
+    record: dict
+    out: Path | None = None
+    confidence: np.ndarray | None = field(default=None, repr=False)
+
+
+def prepare_out_dir(out, force: bool) -> Path:
+    """Refuse to reuse a non-empty output folder unless ``force`` is set."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"Output path {out} exists and is not a folder.")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InputError(f"Output folder {out} already exists and is not empty; pass --force to overwrite it.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def resolve_n_clusters(n_clusters, dataset) -> tuple[int | None, str]:
+    """Pick k: the user's value, else the dataset's documented class count (metadata only)."""
+    if n_clusters is not None:
+        return n_clusters, "user"
+    if dataset.class_names:
+        return len(dataset.class_names), "dataset metadata (number of documented classes)"
+    raise InputError(
+        f"Dataset {dataset.name!r} has no documented number of classes; pass --n-clusters."
+    )
+
+
+def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
+        params: dict | None = None, out=None, force: bool = False, split: str = "all",
+        labels=None, progress: bool = False) -> RunResult:
+    """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
+
+    ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
+    data are used only for the external metrics, after fitting.
+    """
+    from .data import Dataset, load_dataset
+
+    started = time.time()
+    out = prepare_out_dir(out, force) if out is not None else None
+    timer = PhaseTimer(progress=progress)
+    with timer.phase("load", "loading data"):
+        ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels)
+    estimator = make_estimator(method, **(params or {}))
+    k, k_source = resolve_n_clusters(n_clusters, ds) if "n_clusters" in estimator.get_params() else (None, "not used")
+    if k is not None:
+        estimator.set_params(n_clusters=k)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=seed)
+    seed_everything(seed)
+    with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"):
+        estimator.fit(ds.X)
+    labels_ = np.asarray(estimator.labels_)
+    confidence = estimator.training_confidence()
+    with timer.phase("evaluate", "computing metrics"):
+        result = metrics.evaluate(labels_, ds.y, ds.X, proba=getattr(estimator, "proba_", None),
+                                  random_state=seed or 0)
+        emb = getattr(estimator, "embedding_", None)
+        if emb is not None:
+            result["internal_embedding"] = {
+                "silhouette": metrics.silhouette(emb, labels_, random_state=seed or 0),
+                "calinski_harabasz": metrics.calinski_harabasz(emb, labels_),
+                "davies_bouldin": metrics.davies_bouldin(emb, labels_),
+            }
+    record = {
+        "method": method,
+        "data": {"name": ds.name, "source": str(ds.source), "split": split,
+                 "n_samples": ds.n_samples, "n_features": ds.n_features,
+                 "shape": list(ds.shape), "has_labels": ds.y is not None},
+        "n_clusters": k,
+        "n_clusters_source": k_source,
+        "seed": seed,
+        "params": estimator.get_params(deep=False),
+        "versions": library_versions(),
+        "seconds": timer.seconds,
+        "peak_memory_mb": {"by_phase": timer.peak_memory_mb, "overall": peak_memory_mb()},
+        "command": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+    }
+    res = RunResult(estimator, labels_, result, record, out, confidence)
+    if out is not None:
+        write_outputs(res, timer)
+    return res
+
+
+def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:
+    """Write labels.csv, metrics.json, model/ and run.json (last, so it marks completion)."""
+    out = res.out
+    with (timer.phase("write") if timer else nullcontext()):
+        atomic_write(out / "labels.csv", lambda fh: fh.write(labels_csv(res.labels, res.confidence)))
+        atomic_write_json(out / "metrics.json", res.metrics)
+        if res.estimator.can_save:
+            res.estimator.save(out / "model")
+            res.record["model"] = "model"
+        else:
+            res.record["model"] = None
+    if timer:
+        res.record["seconds"] = timer.seconds
+    atomic_write_json(out / "run.json", res.record)
+
+
+def labels_csv(labels, confidence=None) -> str:
+    """Render ``index,cluster,confidence`` rows (empty confidence when unknown)."""
+    buf = io.StringIO()
+    buf.write("index,cluster,confidence\n")
+    conf = [""] * len(labels) if confidence is None else [f"{c:.6f}" for c in confidence]
+    for i, (lab, c) in enumerate(zip(labels, conf, strict=True)):
+        buf.write(f"{i},{int(lab)},{c}\n")
+    return buf.getvalue()

@@ -1,0 +1,99 @@
+"""Run bookkeeping: seeding, phase timings with peak memory, library versions, progress.
+
+One ``seed`` drives Python's, NumPy's and PyTorch's generators; estimators also receive it
+as ``random_state`` so scikit-learn and UMAP are seeded explicitly, never from global state.
+"""
+
+from __future__ import annotations
+
+import platform
+import random
+import resource
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from importlib import metadata
+
+import numpy as np
+
+LIBRARIES = ("deepclust", "numpy", "scipy", "scikit-learn", "torch", "umap-learn",
+             "numba", "safetensors", "matplotlib")
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python's ``random``, NumPy's legacy global generator and PyTorch (if imported)."""
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a result depends on, plus Python and platform."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class PhaseTimer:
+    """Record wall-clock seconds and peak memory of named phases.
+
+    Use ``with timer.phase("fit"): ...``; ``timer.seconds`` maps phase -> seconds. When
+    ``progress`` is true, a one-line status with the elapsed time is kept on stderr while the
+    phase runs (for phases without their own progress bar).
+    """
+
+    def __init__(self, progress: bool = False):
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self.peak_memory_mb: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str, label: str | None = None):
+        start = time.perf_counter()
+        ticker = _Ticker(label or name) if self.progress else None
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            if ticker:
+                ticker.stop(elapsed)
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            self.peak_memory_mb[name] = peak_memory_mb()
+
+
+class _Ticker:
+    """A status line '<label> ... 12 s' refreshed every second on stderr (TTY only)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self._done = threading.Event()
+        self._start = time.perf_counter()
+        self._tty = sys.stderr.isatty()
+        if self._tty:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        else:
+            print(f"{label} ...", file=sys.stderr, flush=True)
+
+    def _run(self):
+        while not self._done.wait(1.0):
+            secs = time.perf_counter() - self._start
+            print(f"\r{self.label} ... {secs:5.0f} s", end="", file=sys.stderr, flush=True)
+
+    def stop(self, elapsed: float):
+        self._done.set()
+        prefix = "\r" if self._tty else ""
+        print(f"{prefix}{self.label} ... done in {elapsed:.1f} s", file=sys.stderr, flush=True)
