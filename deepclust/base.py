@@ -42,7 +42,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """
         validate_params(self)
         X = check_features(X)
-        if "n_clusters" in self._parameter_constraints and self.n_clusters is not None:
+        if self.uses_n_clusters and self.n_clusters is not None:
             check_n_clusters(self.n_clusters, X.shape[0])
         self.n_features_in_ = X.shape[1]
         self._fit(X)
@@ -54,6 +54,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
 
     def _fit(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @property
+    def uses_n_clusters(self) -> bool:
+        """Whether the method takes a number of clusters (HDBSCAN finds its own)."""
+        return "n_clusters" in self.get_params(deep=False)
 
     def training_confidence(self) -> np.ndarray | None:
         """Confidence of each training point's assignment, or ``None`` if the method has none."""

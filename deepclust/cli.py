@@ -120,12 +120,69 @@ def predict(model_dir, data, split, out, force):
     out = Path(out)
     if out.exists() and not force:
         raise InputError(f"Output file {out} already exists; pass --force to overwrite it.")
+    _explain_missing_model(Path(model_dir))
     model = BaseClusterer.load(model_dir)
     ds = load_dataset(data, split=split)
     labels = model.predict(ds.X)
     conf = model.predict_proba(ds.X).max(axis=1) if hasattr(model, "_predict_proba") else None
     atomic_write(out, lambda fh: fh.write(labels_csv(labels, conf)))
     click.echo(f"Assigned {len(labels)} samples to {len(set(labels.tolist()))} clusters; wrote {out}")
+
+
+@cli.command()
+@click.option("--methods", "methods_", required=True, help="Space- or comma-separated method names.")
+@click.option("--data", "data", required=True, help="Space- or comma-separated dataset names or paths.")
+@click.option("--seeds", default="0 1 2", show_default=True, help="Space- or comma-separated seeds.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Parameter for every run.")
+@click.option("--n-clusters", type=int, default=None, help="Number of clusters for every run.")
+@click.option("--timeout", type=float, default=None, help="Seconds after which a run is stopped and failed.")
+@click.option("--out", type=click.Path(), default="benchmarks/runs", show_default=True)
+def bench(methods_, data, seeds, overrides, n_clusters, timeout, out):
+    """Run methods x datasets x seeds (resumable) and write results.jsonl and table.md."""
+    from .bench import run_bench
+    from .registry import make_estimator
+
+    split = lambda s: [x for x in s.replace(",", " ").split() if x]  # noqa: E731
+    names = split(methods_)
+    for name in names:
+        make_estimator(name)  # unknown names fail before any work starts
+    try:
+        seed_list = [int(s) for s in split(seeds)]
+    except ValueError:
+        raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
+    parse_assignments(overrides)
+    rows = run_bench(names, split(data), seed_list, out, overrides=overrides, n_clusters=n_clusters,
+                     timeout=timeout)
+    click.echo((Path(out) / "table.md").read_text())
+    failed = sum(r.get("status") != "ok" for r in rows)
+    if failed:
+        click.echo(f"{failed} run(s) failed; see {Path(out) / 'results.jsonl'}.", err=True)
+
+
+@cli.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+def table(results):
+    """Print the markdown table (median [min, max]) of one or more results.jsonl files."""
+    from .bench import markdown_table, read_results
+
+    rows = [r for path in results for r in read_results(Path(path))]
+    click.echo(markdown_table(rows))
+
+
+def _explain_missing_model(model_dir: Path) -> None:
+    """When `run` wrote no model because the method cannot predict, say so plainly."""
+    record = model_dir.parent / "run.json"
+    if model_dir.exists() or not record.is_file():
+        return
+    try:
+        method = yaml.safe_load(record.read_text(encoding="utf-8")).get("method", "?")
+    except (yaml.YAMLError, AttributeError):
+        return
+    from .registry import make_estimator
+
+    why = "cannot assign new data to clusters" if not make_estimator(method).can_predict else (
+        "cannot be saved to a model file (use the fitted estimator in Python to predict)")
+    raise InputError(f"Method {method!r} {why}, so its run saved no model in {model_dir}.")
 
 
 def main(argv=None) -> int:

@@ -78,7 +78,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     with timer.phase("load", "loading data"):
         ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels)
     estimator = make_estimator(method, **(params or {}))
-    k, k_source = resolve_n_clusters(n_clusters, ds) if "n_clusters" in estimator.get_params() else (None, "not used")
+    k, k_source = resolve_n_clusters(n_clusters, ds) if estimator.uses_n_clusters else (None, "not used")
     if k is not None:
         estimator.set_params(n_clusters=k)
     if "random_state" in estimator.get_params():

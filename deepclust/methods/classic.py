@@ -180,7 +180,7 @@ class GaussianMixture(BaseClusterer):
 class HDBSCAN(BaseClusterer):
     """Hierarchical density-based clustering; finds its own number of clusters.
 
-    Points in no dense region get the noise label ``-1``. ``n_clusters`` is not used.
+    Points in no dense region get the noise label ``-1``; it takes no ``n_clusters``.
     ``min_cluster_size=None`` means 1% of the samples (at least 5); seed 004 used 500 on
     Fashion-MNIST with ``min_samples=10`` (its default here). Reference: R. Campello,
     D. Moulavi, J. Sander, "Density-based clustering based on hierarchical density
@@ -191,15 +191,12 @@ class HDBSCAN(BaseClusterer):
         "min_cluster_size": [positive_int(2), NONE],
         "min_samples": [positive_int(), NONE],
         "cluster_selection_epsilon": [Interval("real", 0)],
-        "n_clusters": [NONE, positive_int()],
     }
 
-    def __init__(self, min_cluster_size=None, min_samples=10, cluster_selection_epsilon=0.0,
-                 n_clusters=None):
+    def __init__(self, min_cluster_size=None, min_samples=10, cluster_selection_epsilon=0.0):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.cluster_selection_epsilon = cluster_selection_epsilon
-        self.n_clusters = n_clusters
 
     def _fit(self, X):
         size = self.min_cluster_size or max(5, X.shape[0] // 100)

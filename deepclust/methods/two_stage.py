@@ -71,6 +71,10 @@ class TwoStage(BaseClusterer):
     def can_save(self) -> bool:  # type: ignore[override]
         return reducer_class(self.reducer).can_save and clusterer_class(self.clusterer).can_save
 
+    @property
+    def uses_n_clusters(self) -> bool:  # type: ignore[override]
+        return _accepts(clusterer_class(self.clusterer), "n_clusters")
+
     def set_params(self, **params):
         """Set parameters; stage parameters go into ``reducer_params``/``clusterer_params``."""
         own = self.get_params(deep=False)

@@ -1,0 +1,184 @@
+"""Benchmark harness: every method x dataset x seed, resumable, one JSON line per run.
+
+Each cell runs ``deepclust run`` in its own process, so its wall time and peak memory are its
+own (JIT compilation and imports included, as a user would see them) and a crash in one cell
+cannot take the others down. Finished cells are found in ``results.jsonl`` and skipped, so an
+interrupted benchmark continues where it stopped. ``table.md`` holds medians with
+[min, max] spread over seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .fileio import atomic_write_text
+
+RESULTS = "results.jsonl"
+TABLE = "table.md"
+METRICS = ("acc", "nmi", "ari", "ami", "fmi", "silhouette")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark run: a method on a dataset with a seed and parameter overrides."""
+
+    method: str
+    data: str
+    seed: int
+    overrides: tuple = ()
+    n_clusters: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity used to recognise finished cells when resuming."""
+        extra = ",".join(self.overrides)
+        k = "" if self.n_clusters is None else f"-k{self.n_clusters}"
+        return f"{self.method}|{self.data}|{self.seed}|{extra}{k}"
+
+    @property
+    def folder(self) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_+." else "_" for c in self.key.replace("|", "__"))
+        return safe[:150]
+
+    def command(self, out: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "deepclust", "run", self.method, "--data", self.data,
+               "--seed", str(self.seed), "--out", str(out), "--force"]
+        if self.n_clusters is not None:
+            cmd += ["--n-clusters", str(self.n_clusters)]
+        for o in self.overrides:
+            cmd += ["--set", o]
+        return cmd
+
+
+def read_results(path: Path) -> list[dict]:
+    """Read a results.jsonl file, ignoring a torn last line from an interrupted write."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def _append(path: Path, row: dict) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
+    """Run one cell in a subprocess and return its JSON line (status ok or failed)."""
+    out = root / "cells" / cell.folder
+    started = time.time()
+    row = {"key": cell.key, "method": cell.method, "data": cell.data, "seed": cell.seed,
+           "overrides": list(cell.overrides), "n_clusters": cell.n_clusters,
+           "date": time.strftime("%Y-%m-%d", time.localtime(started))}
+    try:
+        proc = subprocess.run(cell.command(out), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {**row, "status": "failed", "error": f"timed out after {timeout} s"}
+    row["wall_seconds"] = round(time.time() - started, 3)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        return {**row, "status": "failed", "error": lines[-1] if lines else f"exit {proc.returncode}"}
+    record = json.loads((out / "run.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    row.update({
+        "status": "ok",
+        "n": record["data"]["n_samples"],
+        "config": record["params"],
+        "n_clusters": record["n_clusters"],
+        "versions": record["versions"],
+        "seconds": record["seconds"],
+        "peak_memory_mb": record["peak_memory_mb"]["overall"],
+        "metrics": {k: metrics.get(k) for k in METRICS if k in metrics},
+        "metrics_non_noise": {k: metrics[f"{k}_non_noise"] for k in METRICS if f"{k}_non_noise" in metrics},
+        "noise_fraction": metrics.get("noise_fraction", 0.0),
+        "n_clusters_found": metrics.get("n_clusters"),
+        "min_cluster_size": min((v for k, v in metrics["cluster_sizes"].items() if k != "-1"), default=0),
+        "cell_dir": str(out.relative_to(root)),
+    })
+    return row
+
+
+def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, timeout=None,
+              progress=True) -> list[dict]:
+    """Run every (method, dataset, seed) cell not yet finished in ``root``; return all rows."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    results = root / RESULTS
+    done = {r["key"] for r in read_results(results) if r.get("status") == "ok"}
+    cells = [Cell(m, d, s, tuple(overrides), n_clusters) for m in methods for d in datasets for s in seeds]
+    todo = [c for c in cells if c.key not in done]
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, unit="cell",
+               desc="bench", file=sys.stderr)
+    for cell in todo:
+        bar.set_postfix_str(f"{cell.method} {cell.data} seed {cell.seed}")
+        row = run_cell(cell, root, timeout)
+        _append(results, row)
+        if row["status"] != "ok":
+            bar.write(f"cell {cell.key} failed: {row['error']}")
+        bar.update(1)
+    bar.close()
+    rows = read_results(results)
+    atomic_write_text(root / TABLE, markdown_table(rows))
+    return rows
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return "—"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.3f}"
+    return f"{med:.3f} [{min(values):.3f}, {max(values):.3f}]"
+
+
+def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:
+    """Group ok rows by (method, data, overrides): medians/spread of metrics and wall time."""
+    groups: dict[tuple, list[dict]] = {}
+    latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
+    for r in latest.values():
+        groups.setdefault((r["method"], r["data"], tuple(r.get("overrides", ()))), []).append(r)
+    out = []
+    for (method, data, ov), rs in sorted(groups.items()):
+        src = "metrics_non_noise" if non_noise else "metrics"
+        entry = {"method": method, "data": data, "overrides": list(ov), "n": rs[0].get("n"),
+                 "seeds": sorted(r["seed"] for r in rs)}
+        for m in metrics:
+            entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
+        entry["seconds"] = [sum(r["seconds"].values()) for r in rs]
+        entry["noise_fraction"] = [r.get("noise_fraction", 0.0) for r in rs]
+        out.append(entry)
+    return out
+
+
+def markdown_table(rows: list[dict], metrics=("acc", "nmi", "ari")) -> str:
+    """Markdown table of medians with [min, max] over seeds, plus wall seconds per run."""
+    head = ["method", "data", "settings", "n", "seeds", *[m.upper() for m in metrics], "seconds/run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in summarize(rows, metrics):
+        secs = e["seconds"]
+        cells = [e["method"], e["data"], " ".join(e["overrides"]) or "defaults", str(e["n"]),
+                 str(len(e["seeds"])), *[_fmt(e[m]) for m in metrics],
+                 f"{statistics.median(secs):.0f} [{min(secs):.0f}, {max(secs):.0f}]"]
+        lines.append("| " + " | ".join(cells) + " |")
+    failed = [r for r in rows if r.get("status") != "ok"]
+    if failed:
+        lines.append("")
+        lines.append(f"{len(failed)} failed run(s): " + "; ".join(f"{r['key']}: {r.get('error')}" for r in failed))
+    return "\n".join(lines) + "\n"

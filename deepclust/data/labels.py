@@ -1,0 +1,128 @@
+"""Label handling: turn label values of any kind into int64 codes, read label files.
+
+Labels are optional everywhere and are only used for evaluation. Whole numbers are kept
+as they are; text labels (``"cat"``, ``"dog"``) become codes ``0 .. k-1`` in sorted order
+and their names become ``class_names``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MissingPathError
+
+LABEL_FILE_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
+LABEL_COLUMN_NAMES = ("label", "labels", "y", "target", "targets", "class")
+MISSING = ("", "na", "nan", "none", "null")
+
+
+def encode_labels(values, *, source: str = "labels") -> tuple[np.ndarray, list[str] | None]:
+    """Return ``(codes, class_names)`` for a 1-D sequence of labels.
+
+    Integer labels (or floats that are whole numbers) are returned as int64 with
+    ``class_names=None``. Text labels are coded ``0 .. k-1`` in sorted order and their
+    sorted unique values are returned as ``class_names``. Missing values raise
+    :class:`InputError`.
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"{source} must be 1-D, got {arr.ndim} dimension(s).")
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.int64), None
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            row = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise InputError(f"{source} has a missing or infinite value at row {row}.")
+        if not np.all(arr == np.round(arr)):
+            bad = arr[arr != np.round(arr)][0]
+            raise InputError(
+                f"{source} must be whole numbers or names, but it contains {bad!r}."
+            )
+        return arr.astype(np.int64), None
+    text = np.array([str(v).strip() if v is not None else "" for v in arr.tolist()], dtype=str)
+    missing = np.isin(np.char.lower(text), MISSING)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputError(f"{source} has a missing value at row {row}.")
+    as_int = _as_ints(text)
+    if as_int is not None:
+        return as_int, None
+    names, codes = np.unique(text, return_inverse=True)
+    return codes.astype(np.int64), [str(n) for n in names]
+
+
+def _as_ints(text: np.ndarray) -> np.ndarray | None:
+    try:
+        floats = text.astype(np.float64)
+    except ValueError:
+        return None
+    if not np.all(np.isfinite(floats)) or not np.all(floats == np.round(floats)):
+        return None
+    return floats.astype(np.int64)
+
+
+def is_label_file(labels) -> bool:
+    """True when ``labels`` names a file rather than a column or key."""
+    if isinstance(labels, os.PathLike):
+        return True
+    if not isinstance(labels, str):
+        return False
+    return os.path.exists(labels) or labels.lower().endswith(LABEL_FILE_SUFFIXES)
+
+
+def read_label_file(path: str | os.PathLike) -> np.ndarray:
+    """Read labels from a ``.npy`` array or a one-column ``.csv``/``.tsv``/``.txt`` file.
+
+    A text file's first line is taken as a header unless it is a number. With several
+    columns, the one named label/labels/y/target/targets/class is used.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingPathError(f"The labels file {path} does not exist.")
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(
+                f"{path.name} could not be read as a .npy labels file ({exc})."
+            ) from None
+        if arr.ndim == 2 and 1 in arr.shape:
+            arr = arr.reshape(-1)
+        if arr.ndim != 1:
+            raise InputError(
+                f"{path.name} must hold a 1-D array of labels, got shape {arr.shape}."
+            )
+        return arr
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = [row for row in csv.reader(fh, delimiter=delimiter) if row]
+    if not rows:
+        raise InputError(f"The labels file {path.name} is empty.")
+    width = len(rows[0])
+    if width == 1:
+        first = rows[0][0].strip()
+        body = rows[1:] if not _is_number(first) else rows
+        return np.array([r[0].strip() for r in body], dtype=object)
+    header = [h.strip() for h in rows[0]]
+    lowered = [h.lower() for h in header]
+    for wanted in LABEL_COLUMN_NAMES:
+        if wanted in lowered:
+            col = lowered.index(wanted)
+            values = [r[col].strip() if col < len(r) else "" for r in rows[1:]]
+            return np.array(values, dtype=object)
+    raise InputError(
+        f"The labels file {path.name} has {width} columns; keep one column, or name the "
+        f"label column one of {', '.join(LABEL_COLUMN_NAMES)}."
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

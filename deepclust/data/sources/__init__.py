@@ -1,0 +1,1 @@
+"""The named datasets, one module each (see :mod:`deepclust.data.registry`)."""

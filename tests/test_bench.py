@@ -1,0 +1,69 @@
+"""The benchmark harness: every cell once, resumable after an interruption, failures isolated."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from deepclust.bench import markdown_table, read_results, run_bench
+
+
+def _ok_keys(root):
+    return [r["key"] for r in read_results(root / "results.jsonl") if r["status"] == "ok"]
+
+
+def test_bench_two_methods_two_seeds_and_table(tmp_path):
+    rows = run_bench(["kmeans", "gmm"], ["digits"], [0, 1], tmp_path, progress=False)
+    assert sorted(_ok_keys(tmp_path)) == sorted(
+        f"{m}|digits|{s}|" for m in ("kmeans", "gmm") for s in (0, 1))
+    row = rows[0]
+    assert row["n"] == 1797 and row["config"]["random_state"] == row["seed"]
+    assert 0.5 < row["metrics"]["acc"] <= 1 and "nmi" in row["metrics"] and "silhouette" in row["metrics"]
+    assert row["seconds"]["fit"] > 0 and row["peak_memory_mb"] > 0 and row["versions"]["numpy"]
+    table = (tmp_path / "table.md").read_text()
+    assert "| kmeans | digits |" in table and "| gmm | digits |" in table
+    accs = sorted(r["metrics"]["acc"] for r in rows if r["method"] == "kmeans")
+    assert f"{(accs[0] + accs[1]) / 2:.3f} [{accs[0]:.3f}, {accs[1]:.3f}]" in table
+
+    # a second call finds every cell finished and runs nothing
+    before = (tmp_path / "results.jsonl").read_text()
+    run_bench(["kmeans", "gmm"], ["digits"], [0, 1], tmp_path, progress=False)
+    assert (tmp_path / "results.jsonl").read_text() == before
+
+
+def test_bench_resumes_after_interruption(tmp_path):
+    cmd = [sys.executable, "-m", "deepclust", "bench", "--methods", "kmeans,minibatch-kmeans",
+           "--data", "digits", "--seeds", "0 1", "--out", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not _ok_keys(tmp_path):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_first = _ok_keys(tmp_path)
+    assert 1 <= len(finished_first) < 4
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    keys = _ok_keys(tmp_path)
+    assert sorted(keys) == sorted(f"{m}|digits|{s}|" for m in ("kmeans", "minibatch-kmeans") for s in (0, 1))
+    assert keys[: len(finished_first)] == finished_first  # finished cells were not run again
+
+
+def test_failed_cell_is_recorded_and_others_continue(tmp_path):
+    rows = run_bench(["kmeans"], ["digits", str(tmp_path / "missing.npy")], [0], tmp_path, progress=False)
+    status = {r["data"]: r["status"] for r in rows}
+    assert status["digits"] == "ok"
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 1 and "does not exist" in failed[0]["error"]
+    assert "1 failed run(s)" in (tmp_path / "table.md").read_text()
+
+
+def test_table_uses_latest_line_per_cell_and_torn_lines_are_ignored(tmp_path):
+    line = {"key": "k|d|0|", "method": "k", "data": "d", "seed": 0, "status": "ok", "n": 5,
+            "metrics": {"acc": 0.1, "nmi": 0.1, "ari": 0.1}, "seconds": {"fit": 1.0}}
+    newer = {**line, "metrics": {"acc": 0.9, "nmi": 0.9, "ari": 0.9}}
+    p = tmp_path / "results.jsonl"
+    p.write_text(json.dumps(line) + "\n" + json.dumps(newer) + "\n" + '{"key": "torn')
+    rows = read_results(p)
+    assert len(rows) == 2
+    assert "| k | d | defaults | 5 | 1 | 0.900 | 0.900 | 0.900 | 1 [1, 1] |" in markdown_table(rows)
