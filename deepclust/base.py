@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from .errors import InputError
 from .params import validate_params
-from .validation import check_features, check_n_clusters
+from .validation import check_features, check_labels, check_n_clusters
 
 
 class BaseClusterer(ClusterMixin, BaseEstimator):
@@ -35,17 +35,25 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {}
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, monitor_labels=None):
         """Fit the clustering on ``X`` (n_samples x n_features). ``y`` is ignored.
 
-        Labels are never used for fitting; pass them to :func:`deepclust.metrics.evaluate`.
+        Labels are never used for fitting. Deep methods accept ``monitor_labels`` only to
+        record ACC/NMI/ARI in ``history_`` while they train; no decision (stopping,
+        restarts, checkpoints) ever reads them.
         """
         validate_params(self)
         X = check_features(X)
         if self.uses_n_clusters and self.n_clusters is not None:
             check_n_clusters(self.n_clusters, X.shape[0])
+        if monitor_labels is not None:
+            monitor_labels = check_labels(monitor_labels, X.shape[0], name="monitor_labels")
         self.n_features_in_ = X.shape[1]
-        self._fit(X)
+        self._monitor_labels = monitor_labels
+        try:
+            self._fit(X)
+        finally:
+            del self._monitor_labels
         return self
 
     def fit_predict(self, X, y=None):
@@ -118,7 +126,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
 
         config, arrays = read_model(path)
         try:
-            est = make_estimator(config["method"], **config["params"])
+            # JSON has no tuples; sequence parameters (layer sizes, shapes) are tuples
+            params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+            est = make_estimator(config["method"], **params)
             est.n_features_in_ = int(config["state"]["n_features_in_"])
             est._set_state(config["state"], arrays)
         except (KeyError, TypeError, ValueError) as exc:

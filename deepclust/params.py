@@ -83,7 +83,17 @@ class _TypeRule:
         return self.label
 
 
+class _IntSequenceRule:
+    def accepts(self, v) -> bool:
+        return (isinstance(v, (list, tuple)) and len(v) > 0
+                and all(isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1 for x in v))
+
+    def __str__(self) -> str:
+        return "a non-empty list of positive integers"
+
+
 NONE = _NoneRule()
+INTS = _IntSequenceRule()
 SEED = _RandomStateRule()
 BOOL = _TypeRule(bool, "True or False")
 DICT = _TypeRule(dict, "a dict")
@@ -106,3 +116,51 @@ def validate_params(estimator) -> None:
             raise InputError(
                 f"Parameter {name!r} of {label} must be {expected}, got {value!r}."
             )
+
+
+@dataclass(frozen=True)
+class Param:
+    """One estimator parameter: default value, accepted values and a one-line description."""
+
+    default: object
+    rules: tuple
+    doc: str
+
+
+def install_params(cls, table: dict[str, Param]):
+    """Give ``cls`` an ``__init__`` that stores the parameters of ``table`` (keyword only).
+
+    scikit-learn reads parameter names from ``__init__``'s signature, so the signature is set
+    explicitly; ``_parameter_constraints`` and a "Parameters" section of the docstring come
+    from the same table, which keeps one definition per parameter.
+    """
+    import inspect
+
+    names = list(table)
+
+    def __init__(self, **kwargs):
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"unexpected parameter(s) {sorted(unknown)}")
+        for name in names:
+            setattr(self, name, kwargs.get(name, table[name].default))
+
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    __init__.__signature__ = inspect.Signature(
+        [self_param] + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+                        for n, p in table.items()])
+    cls.__init__ = __init__
+    cls._param_table = dict(table)
+    cls._parameter_constraints = {n: list(p.rules) for n, p in table.items()}
+    lines = [f"    {n} : default {p.default!r}\n        {p.doc}" for n, p in table.items()]
+    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Parameters\n    ----------\n" + "\n".join(lines) + "\n"
+    return cls
+
+
+def with_defaults(table: dict[str, Param], **defaults) -> dict[str, Param]:
+    """A copy of ``table`` with some defaults changed (for method variants such as IDEC)."""
+    out = dict(table)
+    for name, value in defaults.items():
+        p = out[name]
+        out[name] = Param(value, p.rules, p.doc)
+    return out

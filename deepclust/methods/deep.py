@@ -1,0 +1,181 @@
+"""The shared estimator of every deep method: validate -> seed -> device -> build network ->
+pretrain -> initialise clusters -> train -> assign.
+
+A deep method differs only in the hooks it fills: ``_train_clustering`` (its own loss and
+cadences on top of :class:`~deepclust.training.loop.Trainer`), ``_soft_assign`` (its soft
+assignments of embedded points) and ``_head_arrays``/``_load_head`` for saving. Parameter
+tables (:data:`NETWORK_PARAMS`, :data:`PRETRAIN_PARAMS`, :data:`RUNTIME_PARAMS`) are shared
+so every method spells a setting the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..base import BaseClusterer
+from ..errors import InputError
+from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
+from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
+from ..runtime import PhaseTimer
+from ..training.device import as_tensor, map_batches, resolve_device
+from ..training.init import initial_clusters
+from ..training.pretrain import PretrainConfig, pretrain_autoencoder
+
+NETWORK_PARAMS = {
+    "network": Param("mlp", (Options(("mlp", "conv")),), "'mlp' (fully connected) or 'conv' (DCEC's network)"),
+    "hidden_dims": Param((500, 500, 2000), (INTS,), "hidden layer sizes of the MLP encoder; the decoder mirrors them"),
+    "embedding_dim": Param(10, (positive_int(),), "size of the embedding z"),
+    "conv_filters": Param((32, 64, 128), (INTS,), "filters of the three convolutions (network='conv')"),
+    "input_shape": Param(None, (NONE, INTS), "(height, width, channels) of images for network='conv'; "
+                         "the CLI fills it from image data"),
+}
+
+PRETRAIN_PARAMS = {
+    "pretrain": Param("end-to-end", (Options(("end-to-end", "stacked", "none")),),
+                      "'end-to-end' (DEC-keras/IDEC/DCEC), 'stacked' (DEC paper's greedy layer-wise "
+                      "denoising pretraining, then fine-tuning) or 'none'"),
+    "pretrain_epochs": Param(50, (Interval("int", 0),), "epochs of end-to-end (fine-tuning) pretraining"),
+    "pretrain_batch_size": Param(256, (positive_int(),), "mini-batch size of pretraining"),
+    "pretrain_optimizer": Param("adam", (Options(("adam", "sgd")),), "optimiser of pretraining"),
+    "pretrain_lr": Param(1e-3, (Interval("real", 0, low_open=True),), "learning rate of pretraining"),
+    "reconstruction_loss": Param("mse", (Options(("mse", "bce")),), "reconstruction loss; 'bce' for data in [0, 1]"),
+    "noise": Param("none", (Options(("none", "dropout", "gaussian")),), "input corruption of a denoising autoencoder"),
+    "noise_level": Param(0.2, (Interval("real", 0),), "dropout rate or Gaussian std of the corruption"),
+    "sparsity": Param(0.0, (Interval("real", 0),), "weight of an L1 penalty on the embedding (sparse autoencoder)"),
+    "layer_epochs": Param(10, (positive_int(),), "epochs per layer pair for pretrain='stacked'"),
+}
+
+RUNTIME_PARAMS = {
+    "device": Param("auto", (STR,), "'auto' (CUDA when available), 'cpu' or 'cuda'"),
+    "random_state": Param(None, (SEED,), "seed of every random choice (torch, k-means, batch order)"),
+    "verbose": Param(True, (BOOL,), "show progress bars"),
+}
+
+
+class DeepClusterer(BaseClusterer):
+    """Base of the deep methods (see the module docstring for the hooks).
+
+    Fitted attributes: ``labels_`` (argmax of the method's own soft assignments),
+    ``proba_``, ``cluster_centers_`` (in the embedding), ``network_`` (the autoencoder),
+    ``history_`` (``{"pretrain": [...], "clustering": [...], "refresh": [...]}``),
+    ``phase_seconds_`` and ``stop_reason_``.
+    """
+
+    can_predict = True
+    can_save = True
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X):
+        seed = self._seed()
+        torch.manual_seed(seed)
+        self.device_ = resolve_device(self.device)
+        timer = PhaseTimer()
+        self.phase_seconds_ = timer.seconds
+        self.history_ = {"pretrain": [], "clustering": [], "refresh": []}
+        X_t = as_tensor(X, self.device_)
+        self.network_ = self._build_network(X.shape[1]).to(self.device_)
+        with timer.phase("pretrain"):
+            self.history_["pretrain"] = pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed))
+        with timer.phase("init"):
+            Z = self.embed(X_t).cpu().numpy()
+            centers, init_labels = initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
+        with timer.phase("clustering"):
+            self._train_clustering(X_t, centers, init_labels, seed)
+        with timer.phase("assign"):
+            q = self._soft_assign(X_t)
+        self.proba_ = q.cpu().numpy()
+        self.labels_ = self.proba_.argmax(axis=1).astype(np.int64)
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.SeedSequence().entropy % (2**31))
+        return int(self.random_state)
+
+    def _build_network(self, n_features: int):
+        if self.network == "mlp":
+            return MLPAutoencoder(n_features, (*self.hidden_dims, self.embedding_dim))
+        shape = self.input_shape
+        if shape is None:
+            side = int(round(n_features**0.5))
+            if side * side != n_features:
+                raise InputError(
+                    f"{self.method_name} needs input_shape=(height, width, channels) for {n_features} "
+                    "features that are not a square grayscale image."
+                )
+            shape = (side, side, 1)
+        if int(np.prod(shape)) != n_features:
+            raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
+        return ConvAutoencoder(shape, self.conv_filters, self.embedding_dim)
+
+    def _pretrain_config(self, seed: int) -> PretrainConfig:
+        return PretrainConfig(
+            mode=self.pretrain, epochs=self.pretrain_epochs, batch_size=self.pretrain_batch_size,
+            optimizer=self.pretrain_optimizer, lr=self.pretrain_lr, loss=self.reconstruction_loss,
+            noise=self.noise, noise_level=self.noise_level, sparsity=self.sparsity,
+            layer_epochs=self.layer_epochs, seed=seed, progress=self.verbose,
+        )
+
+    def _train_clustering(self, X_t, centers, init_labels, seed):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _soft_assign(self, X_t: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- inference
+    def embed(self, X_t: torch.Tensor) -> torch.Tensor:
+        """Embedding of a float32 tensor, computed in batches without gradients."""
+        self.network_.eval()
+        return map_batches(self.network_.encode, X_t)
+
+    def transform(self, X):
+        """The learned embedding z of new data (n_samples x embedding_dim)."""
+        X = self._check_predict_input(X)
+        return self.embed(as_tensor(X, self._device())).cpu().numpy()
+
+    def _predict(self, X):
+        return self._predict_proba(X).argmax(axis=1)
+
+    def _predict_proba(self, X):
+        return self._soft_assign(as_tensor(X, self._device())).cpu().numpy()
+
+    def _device(self) -> torch.device:
+        if not hasattr(self, "device_"):
+            self.device_ = resolve_device(self.device)
+        return self.device_
+
+    # -------------------------------------------------------------- persistence
+    def _get_state(self):
+        arrays = {f"network.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
+        arrays.update(self._head_arrays())
+        return {"network": self.network_.config(), "stop_reason_": getattr(self, "stop_reason_", None)}, arrays
+
+    def _set_state(self, state, arrays):
+        try:
+            self.network_ = build_autoencoder(state["network"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"The saved network description is invalid ({exc}).") from None
+        net_arrays = {k.removeprefix("network."): torch.from_numpy(v.copy())
+                      for k, v in arrays.items() if k.startswith("network.")}
+        expected = self.network_.state_dict()
+        for name, tensor in expected.items():
+            if name not in net_arrays:
+                raise InputError(f"The model file has no weights for network layer {name!r}.")
+            if tuple(net_arrays[name].shape) != tuple(tensor.shape):
+                raise InputError(
+                    f"Network weights {name!r} have shape {tuple(net_arrays[name].shape)}, expected "
+                    f"{tuple(tensor.shape)} for the saved configuration."
+                )
+        extra = set(net_arrays) - set(expected)
+        if extra:
+            raise InputError(f"The model file has unexpected network weights {sorted(extra)}.")
+        self.network_.load_state_dict(net_arrays)
+        self.network_.to(self._device()).eval()
+        self.stop_reason_ = state.get("stop_reason_")
+        self._load_head({k: v for k, v in arrays.items() if not k.startswith("network.")})
+
+    def _head_arrays(self) -> dict:
+        return {"cluster_centers_": np.asarray(self.cluster_centers_, dtype=np.float32)}
+
+    def _load_head(self, arrays: dict) -> None:
+        self.cluster_centers_ = self._require(arrays, "cluster_centers_", (self.n_clusters, self.embedding_dim))

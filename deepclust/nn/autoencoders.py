@@ -1,0 +1,173 @@
+"""Autoencoders shared by every deep method.
+
+* :class:`MLPAutoencoder` — the DEC paper's fully connected d-500-500-2000-10 network (ReLU
+  hidden layers, linear embedding and output layers), with any layer sizes.
+* :class:`ConvAutoencoder` — DCEC's convolutional autoencoder (X. Guo, X. Liu, E. Zhu,
+  J. Yin, "Deep Clustering with Convolutional Autoencoders", ICONIP 2017): conv 32 5x5 s2 ->
+  64 5x5 s2 -> 128 3x3 s2 -> dense embedding, mirrored with transposed convolutions. It
+  adapts to any image size and channel count.
+
+Both initialise layers as PyTorch's default (uniform in ±1/sqrt(fan_in)), which is the
+VarianceScaling(1/3, fan_in, uniform) initialiser of the DEC-keras reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class MLPAutoencoder(nn.Module):
+    """Fully connected autoencoder ``input_dim - dims[0] - ... - dims[-1]`` and its mirror.
+
+    Hidden layers use ReLU; the embedding (last encoder layer) and the reconstruction are
+    linear. Layers are kept in ``encoder_layers``/``decoder_layers`` (``decoder_layers[i]``
+    mirrors ``encoder_layers[i]``) so greedy layer-wise pretraining can train them in pairs.
+    """
+
+    def __init__(self, input_dim: int, dims=(500, 500, 2000, 10)):
+        super().__init__()
+        sizes = [int(input_dim), *(int(d) for d in dims)]
+        self.sizes = sizes
+        self.encoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.decoder_layers = nn.ModuleList(nn.Linear(b, a) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    @property
+    def embedding_dim(self) -> int:
+        """Size of the embedding z."""
+        return self.sizes[-1]
+
+    @property
+    def n_layers(self) -> int:
+        """Number of encoder layers."""
+        return len(self.encoder_layers)
+
+    def encoder_parameters(self) -> list:
+        """Parameters of the encoder half (what DEC trains; the decoder is dropped)."""
+        return list(self.encoder_layers.parameters())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Embedding z of a batch of flat inputs."""
+        for i, layer in enumerate(self.encoder_layers):
+            x = layer(x)
+            if i < self.n_layers - 1:
+                x = torch.relu(x)
+        return x
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Reconstruction (flat) from an embedding."""
+        for i in reversed(range(self.n_layers)):
+            z = self.decoder_layers[i](z)
+            if i > 0:
+                z = torch.relu(z)
+        return z
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(z, x_hat)``."""
+        z = self.encode(x)
+        return z, self.decode(z)
+
+    def config(self) -> dict:
+        """JSON description from which :func:`build_autoencoder` rebuilds the network."""
+        return {"kind": "mlp", "input_dim": self.sizes[0], "dims": self.sizes[1:]}
+
+
+def _conv_out(size: int, kernel: int, pad: int) -> int:
+    return (size + 2 * pad - kernel) // 2 + 1
+
+
+class ConvAutoencoder(nn.Module):
+    """DCEC's convolutional autoencoder for images of shape ``(H, W, C)``.
+
+    Encoder: conv(32, 5x5, stride 2, 'same') -> conv(64, 5x5, s2, 'same') -> conv(128, 3x3,
+    s2) -> flatten -> dense(embedding_dim). As in the reference, the last convolution is
+    'valid' unless both sides are divisible by 8 (so 28x28 -> 14 -> 7 -> 3). The decoder
+    mirrors it with transposed convolutions whose output padding restores each size
+    exactly, so any input size works. ReLU everywhere except the embedding and the output.
+    Inputs and outputs are flat vectors in H, W, C order (as :class:`deepclust.data.Dataset`
+    stores images).
+    """
+
+    def __init__(self, input_shape, filters=(32, 64, 128), embedding_dim: int = 10):
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ValueError("input_shape must be (height, width, channels)")
+        h, w, c = (int(s) for s in input_shape)
+        self.input_shape = (h, w, c)
+        self.filters = tuple(int(f) for f in filters)
+        self._embedding_dim = int(embedding_dim)
+        kernels = (5, 5, 3)
+        last_pad = 1 if h % 8 == 0 and w % 8 == 0 else 0
+        pads = (2, 2, last_pad)
+        sizes = [(h, w)]
+        for k, p in zip(kernels, pads, strict=True):
+            sizes.append((_conv_out(sizes[-1][0], k, p), _conv_out(sizes[-1][1], k, p)))
+        if min(sizes[-1]) < 1:
+            raise ValueError(f"images of {h}x{w} are too small for this network")
+        chans = (c, *self.filters)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(chans[i], chans[i + 1], kernels[i], stride=2, padding=pads[i]) for i in range(3)
+        )
+        self.deconvs = nn.ModuleList()
+        for i in reversed(range(3)):
+            (ih, iw), (oh, ow) = sizes[i + 1], sizes[i]
+            base_h = (ih - 1) * 2 - 2 * pads[i] + kernels[i]
+            base_w = (iw - 1) * 2 - 2 * pads[i] + kernels[i]
+            self.deconvs.append(nn.ConvTranspose2d(
+                chans[i + 1], chans[i], kernels[i], stride=2, padding=pads[i],
+                output_padding=(oh - base_h, ow - base_w)))
+        self._inner = (self.filters[-1], *sizes[-1])
+        flat = math.prod(self._inner)
+        self.embed = nn.Linear(flat, self._embedding_dim)
+        self.unembed = nn.Linear(self._embedding_dim, flat)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Size of the embedding z."""
+        return self._embedding_dim
+
+    def _to_image(self, x: torch.Tensor) -> torch.Tensor:
+        h, w, c = self.input_shape
+        return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+
+    def encoder_parameters(self) -> list:
+        """Parameters of the encoder half (what DEC trains; the decoder is dropped)."""
+        return [*self.convs.parameters(), *self.embed.parameters()]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Embedding z of a batch of flat (H*W*C) images."""
+        x = self._to_image(x)
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return self.embed(x.flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Flat reconstruction (H*W*C, H, W, C order) from an embedding."""
+        x = torch.relu(self.unembed(z)).reshape(-1, *self._inner)
+        for i, deconv in enumerate(self.deconvs):
+            x = deconv(x)
+            if i < len(self.deconvs) - 1:
+                x = torch.relu(x)
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(z, x_hat)``."""
+        z = self.encode(x)
+        return z, self.decode(z)
+
+    def config(self) -> dict:
+        """JSON description from which :func:`build_autoencoder` rebuilds the network."""
+        return {"kind": "conv", "input_shape": list(self.input_shape), "filters": list(self.filters),
+                "embedding_dim": self._embedding_dim}
+
+
+def build_autoencoder(config: dict) -> nn.Module:
+    """Rebuild an autoencoder from its :meth:`config` dict (used when loading a model)."""
+    kind = config.get("kind")
+    if kind == "mlp":
+        return MLPAutoencoder(config["input_dim"], config["dims"])
+    if kind == "conv":
+        return ConvAutoencoder(config["input_shape"], config["filters"], config["embedding_dim"])
+    raise ValueError(f"unknown autoencoder kind {kind!r}")

@@ -1,0 +1,50 @@
+"""Device selection and mixed precision.
+
+``device="auto"`` picks CUDA when available and the CPU otherwise. On CUDA, forward passes
+run under bfloat16 autocast (safe for these networks: losses, soft assignments and targets
+are computed in float32); on the CPU everything stays float32.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import torch
+
+from ..errors import InputError
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """Map ``"auto" | "cpu" | "cuda" | "cuda:N"`` to a torch device, with a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device='cuda' was requested but no CUDA GPU is available; use --device cpu or auto.")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise InputError(f"Unknown device {device!r}; use auto, cpu or cuda.") from None
+
+
+def autocast(device: torch.device):
+    """bfloat16 autocast on CUDA, nothing on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def as_tensor(X, device: torch.device) -> torch.Tensor:
+    """A float32 tensor of ``X`` on ``device`` (no copy for a float32 CPU array)."""
+    t = torch.from_numpy(X) if not isinstance(X, torch.Tensor) else X
+    return t.to(device=device, dtype=torch.float32)
+
+
+@torch.no_grad()
+def map_batches(fn, X: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Apply ``fn`` to ``X`` in batches (no gradients) and concatenate the float32 results."""
+    device = X.device
+    outs = []
+    with autocast(device):
+        for start in range(0, X.shape[0], batch_size):
+            outs.append(fn(X[start : start + batch_size]).float())
+    return torch.cat(outs)

@@ -1,0 +1,81 @@
+"""The one training loop every deep method uses.
+
+A method supplies ``step_fn(indices) -> {loss component: value}`` (it computes the loss on
+those samples and takes an optimiser step); the trainer walks mini-batches, calls the
+callbacks and stops at ``max_steps`` or when a callback asks. Batch order is a seeded
+permutation per epoch derived from ``(seed, epoch)``, so a resumed run sees exactly the
+batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+
+class Trainer:
+    """Run ``step_fn`` over shuffled mini-batches of ``n_samples`` indices with callbacks.
+
+    Attributes
+    ----------
+    step : int
+        Steps taken so far.
+    stop_reason : str or None
+        Why training stopped ("max_steps", or what a callback gave, e.g. "tol").
+    """
+
+    def __init__(self, n_samples: int, batch_size: int, max_steps: int, *, seed: int = 0,
+                 callbacks=(), shuffle: bool = True):
+        self.n_samples = int(n_samples)
+        self.batch_size = int(min(batch_size, n_samples))
+        self.max_steps = int(max_steps)
+        self.seed = int(seed)
+        self.callbacks = list(callbacks)
+        self.shuffle = shuffle
+        self.step = 0
+        self.stop_reason: str | None = None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Mini-batches per pass over the data (the last one may be smaller)."""
+        return math.ceil(self.n_samples / self.batch_size)
+
+    def request_stop(self, reason: str) -> None:
+        """Stop before the next step (called by callbacks)."""
+        self.stop_reason = reason
+
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """The sample order of ``epoch``: a permutation seeded by ``(seed, epoch)``."""
+        if not self.shuffle:
+            return torch.arange(self.n_samples)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.n_samples, generator=g)
+
+    def run(self, step_fn: Callable[[torch.Tensor], dict]) -> Trainer:
+        """Train until ``max_steps`` or a stop request; returns ``self``."""
+        self.stop_reason = None
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        order, order_epoch = None, -1
+        while self.step < self.max_steps:
+            epoch, pos = divmod(self.step, self.steps_per_epoch)
+            if epoch != order_epoch:
+                order, order_epoch = self.epoch_order(epoch), epoch
+            for cb in self.callbacks:
+                cb.on_step_start(self)
+            if self.stop_reason:
+                break
+            idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+            logs = step_fn(idx)
+            self.step += 1
+            for cb in self.callbacks:
+                cb.on_step_end(self, logs)
+            if self.stop_reason:
+                break
+        if self.stop_reason is None:
+            self.stop_reason = "max_steps"
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self

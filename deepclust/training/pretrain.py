@@ -1,0 +1,133 @@
+"""Autoencoder pretraining: plain, denoising, sparse, and greedy layer-wise stacked.
+
+* ``end-to-end`` — the whole autoencoder is trained on reconstruction (the DEC-keras, IDEC
+  and DCEC reference implementations).
+* ``stacked`` — the DEC paper's scheme (Xie et al. 2016, section 3.2): each encoder layer and
+  its mirrored decoder layer are trained as a one-hidden-layer denoising autoencoder on the
+  outputs of the layers below, with 20% dropout on their inputs; then the whole network is
+  fine-tuned end to end without dropout.
+* ``noise`` makes it a denoising autoencoder (``"dropout"``: masking noise as in DEC;
+  ``"gaussian"``: additive noise of std ``noise_level``); ``sparsity`` adds an L1 penalty on
+  the embedding (a sparse autoencoder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..nn.autoencoders import MLPAutoencoder
+from ..nn.losses import reconstruction_loss
+from .callbacks import LossHistory, ProgressBar
+from .device import autocast
+from .loop import Trainer
+
+
+@dataclass
+class PretrainConfig:
+    """Settings of one pretraining run (the estimators fill it from their parameters)."""
+
+    mode: str = "end-to-end"  # "end-to-end", "stacked" or "none"
+    epochs: int = 50
+    batch_size: int = 256
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    loss: str = "mse"
+    noise: str = "none"  # "none", "dropout" or "gaussian"
+    noise_level: float = 0.2
+    sparsity: float = 0.0
+    layer_epochs: int = 10  # per layer pair, for mode="stacked"
+    seed: int = 0
+    progress: bool = True
+
+
+def make_optimizer(name: str, params, lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
+    """``"adam"`` or ``"sgd"`` (with momentum) over ``params``."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:
+    """Apply denoising-autoencoder input noise (the clean ``x`` stays the target)."""
+    if noise == "none" or level <= 0:
+        return x
+    if noise == "dropout":
+        return F.dropout(x, p=level, training=True)
+    if noise == "gaussian":
+        return x + level * torch.randn_like(x)
+    raise ValueError(f"unknown noise {noise!r}")
+
+
+def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig) -> list[dict]:
+    """Pretrain ``ae`` on ``X`` (a float32 tensor on the training device); return its history."""
+    if cfg.mode == "none" or cfg.epochs <= 0 and cfg.mode != "stacked":
+        return []
+    history: list[dict] = []
+    if cfg.mode == "stacked":
+        if not isinstance(ae, MLPAutoencoder):
+            raise ValueError("stacked pretraining needs the fully connected autoencoder")
+        for layer in range(ae.n_layers):
+            history += _train_layer_pair(ae, X, layer, cfg)
+    if cfg.epochs > 0:
+        history += _train_end_to_end(ae, X, cfg, noise="none" if cfg.mode == "stacked" else cfg.noise)
+    return history
+
+
+def _run(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn) -> list[dict]:
+    opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg.momentum)
+    history = LossHistory(phase, every=50)
+    trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed,
+                      callbacks=[history, ProgressBar(phase, cfg.progress)])
+    trainer.max_steps = epochs * trainer.steps_per_epoch
+
+    def step(idx):
+        with autocast(X.device):
+            losses = loss_fn(X[idx])
+        total = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        return {k: v.item() for k, v in losses.items()}
+
+    trainer.run(step)
+    return history.records
+
+
+def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str) -> list[dict]:
+    def loss_fn(xb):
+        z = ae.encode(corrupt(xb, noise, cfg.noise_level))
+        losses = {"reconstruction": reconstruction_loss(ae.decode(z).float(), xb, cfg.loss)}
+        if cfg.sparsity > 0:
+            losses["sparsity"] = cfg.sparsity * z.float().abs().mean()
+        return losses
+
+    ae.train()
+    return _run(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn)
+
+
+def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig) -> list[dict]:
+    enc, dec = ae.encoder_layers[layer], ae.decoder_layers[layer]
+    last = layer == ae.n_layers - 1
+
+    @torch.no_grad()
+    def below(xb):  # clean output of the already trained layers under this one
+        for i in range(layer):
+            xb = torch.relu(ae.encoder_layers[i](xb))
+        return xb
+
+    def loss_fn(xb):
+        h = below(xb)
+        code = enc(F.dropout(h, p=0.2, training=True))
+        code = code if last else torch.relu(code)  # the embedding layer is linear
+        rec = dec(F.dropout(code, p=0.2, training=True))
+        rec = rec if layer == 0 else torch.relu(rec)  # the first pair reconstructs raw data
+        return {"reconstruction": reconstruction_loss(rec.float(), h, "mse")}
+
+    return _run(X, cfg, [*enc.parameters(), *dec.parameters()], cfg.layer_epochs,
+                f"pretrain layer {layer + 1}/{ae.n_layers}", loss_fn)

@@ -1,0 +1,127 @@
+"""The shared training loop, its callbacks, pretraining modes and cluster initialisation."""
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.nn import MLPAutoencoder, target_distribution
+from deepclust.training import Callback, LossHistory, Trainer
+from deepclust.training.callbacks import TargetRefresh
+from deepclust.training.init import initial_clusters
+from deepclust.training.pretrain import PretrainConfig, corrupt, pretrain_autoencoder
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.batches = []
+
+    def on_step_end(self, trainer, logs):
+        self.batches.append(logs["idx"])
+
+
+def _run(n, bs, steps, seed=0, start_step=0):
+    rec = Recorder()
+    t = Trainer(n, bs, steps, seed=seed, callbacks=[rec])
+    t.step = start_step
+    t.run(lambda idx: {"idx": idx.tolist()})
+    return t, rec.batches
+
+
+def test_trainer_covers_every_sample_once_per_epoch():
+    t, batches = _run(10, 4, 6)
+    assert t.steps_per_epoch == 3 and t.stop_reason == "max_steps"
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4, 2]
+    assert sorted(sum(batches[:3], [])) == list(range(10))
+    assert batches[:3] != batches[3:]  # a new permutation each epoch
+
+
+def test_trainer_order_depends_only_on_seed_and_step():
+    _, full = _run(10, 4, 7, seed=3)
+    _, resumed = _run(10, 4, 7, seed=3, start_step=4)
+    assert resumed == full[4:]
+    _, other = _run(10, 4, 7, seed=4)
+    assert other != full
+
+
+def test_request_stop_and_loss_history():
+    class StopAt(Callback):
+        def on_step_start(self, trainer):
+            if trainer.step == 5:
+                trainer.request_stop("enough")
+
+    hist = LossHistory("x", every=2)
+    t = Trainer(100, 10, 50, callbacks=[StopAt(), hist])
+    t.run(lambda idx: {"loss": float(idx.numel())})
+    assert t.step == 5 and t.stop_reason == "enough"
+    assert [r["step"] for r in hist.records] == [2, 4, 5]
+    assert hist.records[0] == {"phase": "x", "step": 2, "loss": 10.0}
+
+
+def test_target_refresh_uses_whole_dataset_and_never_stops_at_step_zero():
+    q_all = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    calls = []
+
+    def assign():
+        calls.append(1)
+        return q_all
+
+    refresh = TargetRefresh(3, tol=0.5, assign=assign, target=target_distribution,
+                            initial_labels=np.array([0, 1, 0, 1]))
+    t = Trainer(4, 2, 20, callbacks=[refresh])
+    t.run(lambda idx: {"loss": 0.0})
+    # step 0: labels equal the initial ones (delta 0) but no stop; step 3: delta 0 < tol -> stop
+    assert [r["step"] for r in refresh.records] == [0, 3]
+    assert refresh.records[0]["delta_label"] == 0.0 and t.step == 3
+    assert t.stop_reason.startswith("tol")
+    torch.testing.assert_close(refresh.target, target_distribution(q_all))  # f over all points
+    assert "acc" not in refresh.records[0]
+
+
+def test_target_refresh_records_monitor_metrics_without_using_them():
+    q = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    refresh = TargetRefresh(1, tol=0.0, assign=lambda: q, target=target_distribution,
+                            monitor_labels=np.array([1, 0]))
+    Trainer(2, 1, 3, callbacks=[refresh]).run(lambda idx: {})
+    assert len(refresh.records) == 3 and refresh.records[0]["acc"] == 1.0
+
+
+def test_corrupt_modes():
+    torch.manual_seed(0)
+    x = torch.ones(1000, 10)
+    assert corrupt(x, "none", 0.3) is x
+    d = corrupt(x, "dropout", 0.2)
+    assert 0.15 < (d == 0).float().mean() < 0.25 and d.max().item() == pytest.approx(1.25)
+    g = corrupt(x, "gaussian", 0.1)
+    assert 0.08 < (g - x).std().item() < 0.12
+
+
+@pytest.mark.parametrize("cfg", [
+    PretrainConfig(epochs=20, batch_size=64, progress=False),
+    PretrainConfig(epochs=20, batch_size=64, noise="dropout", sparsity=0.01, progress=False),
+    PretrainConfig(mode="stacked", epochs=1, layer_epochs=1, batch_size=64, optimizer="sgd", lr=0.1,
+                   progress=False),
+])
+def test_pretraining_reduces_reconstruction_error(cfg):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(3, 20))
+    X = torch.tensor(rng.normal(size=(512, 3)) @ basis, dtype=torch.float32)
+    ae = MLPAutoencoder(20, (32, 16, 3))
+    before = torch.nn.functional.mse_loss(ae(X)[1], X).item()
+    history = pretrain_autoencoder(ae, X, cfg)
+    after = torch.nn.functional.mse_loss(ae(X)[1], X).item()
+    assert after < 0.7 * before
+    phases = {r["phase"] for r in history}
+    if cfg.mode == "stacked":
+        assert phases == {"pretrain layer 1/3", "pretrain layer 2/3", "pretrain layer 3/3", "pretrain"}
+    if cfg.sparsity:
+        assert "sparsity" in history[0]
+
+
+def test_initial_clusters_kmeans_and_gmm():
+    rng = np.random.default_rng(0)
+    Z = np.concatenate([rng.normal(loc=c, size=(50, 2)) for c in (0, 10, 20)])
+    for method in ("kmeans", "gmm"):
+        centers, labels = initial_clusters(Z, 3, method, n_init=5, seed=0)
+        assert centers.shape == (3, 2) and len(np.unique(labels)) == 3
+        assert sorted(np.round(centers[:, 0] / 10).astype(int)) == [0, 1, 2]
