@@ -68,6 +68,10 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """Whether the method takes a number of clusters (HDBSCAN finds its own)."""
         return "n_clusters" in self.get_params(deep=False)
 
+    def accepts_param(self, name: str) -> bool:
+        """Whether ``set_params(name=...)`` is valid for this estimator."""
+        return name in self.get_params(deep=False)
+
     def training_confidence(self) -> np.ndarray | None:
         """Confidence of each training point's assignment, or ``None`` if the method has none."""
         if hasattr(self, "proba_"):

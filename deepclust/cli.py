@@ -83,18 +83,20 @@ def methods():
 @click.option("--labels", default=None, help="Label column of a table, or a file of labels (evaluation only).")
 @click.option("--out", type=click.Path(), default=None, help="Output folder (default runs/METHOD-DATA-seedS).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
-def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force):
+@click.option("--monitor", is_flag=True,
+              help="Record ACC/NMI/ARI during deep training when the data has labels (never used for decisions).")
+def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .registry import make_estimator
     from .run import run as run_method
 
     params = {**read_config(config_file), **parse_assignments(overrides)}
-    if "device" in make_estimator(method).get_params():
+    if make_estimator(method).accepts_param("device"):
         params.setdefault("device", device)
     if out is None:
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
-                     force=force, split=split, labels=labels, progress=True)
+                     force=force, split=split, labels=labels, progress=True, monitor=monitor)
     m = res.metrics
     summary = [f"{m['n_clusters']} clusters"]
     summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]

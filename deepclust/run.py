@@ -6,7 +6,9 @@ Outputs (all written atomically into ``out``):
 * ``metrics.json`` — :func:`deepclust.metrics.evaluate` on the input features, plus the
   internal metrics on the learned embedding when the method has one
 * ``run.json`` — method, data, full configuration, seed, library versions, seconds and peak
-  memory per phase, command line and date
+  memory per phase (``fit_phases`` splits the fit, e.g. pretrain / init / clustering),
+  command line and date
+* ``history.json`` — training history of deep methods (loss components, refreshes)
 * ``model/`` — safetensors + JSON, when the method can be saved
 """
 
@@ -64,11 +66,13 @@ def resolve_n_clusters(n_clusters, dataset) -> tuple[int | None, str]:
 
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
-        labels=None, progress: bool = False) -> RunResult:
+        labels=None, progress: bool = False, monitor: bool = False) -> RunResult:
     """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
 
     ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
-    data are used only for the external metrics, after fitting.
+    data are used only for the external metrics, after fitting, and — with ``monitor`` —
+    to record ACC/NMI/ARI in a deep method's training history (never for decisions).
+    Image data fills an ``input_shape`` parameter the user left unset (convolutional nets).
     """
     from .data import Dataset, load_dataset
 
@@ -77,7 +81,10 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     timer = PhaseTimer(progress=progress)
     with timer.phase("load", "loading data"):
         ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels)
-    estimator = make_estimator(method, **(params or {}))
+    params = dict(params or {})
+    estimator = make_estimator(method, **params)
+    if ds.is_image and "input_shape" not in params and estimator.accepts_param("input_shape"):
+        estimator.set_params(input_shape=tuple(ds.shape))
     k, k_source = resolve_n_clusters(n_clusters, ds) if estimator.uses_n_clusters else (None, "not used")
     if k is not None:
         estimator.set_params(n_clusters=k)
@@ -85,7 +92,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         estimator.set_params(random_state=seed)
     seed_everything(seed)
     with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"):
-        estimator.fit(ds.X)
+        estimator.fit(ds.X, monitor_labels=ds.y if monitor else None)
     labels_ = np.asarray(estimator.labels_)
     confidence = estimator.training_confidence()
     with timer.phase("evaluate", "computing metrics"):
@@ -109,6 +116,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "params": estimator.get_params(deep=False),
         "versions": library_versions(),
         "seconds": timer.seconds,
+        "fit_phases": getattr(estimator, "phase_seconds_", {}),
         "peak_memory_mb": {"by_phase": timer.peak_memory_mb, "overall": peak_memory_mb()},
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -125,6 +133,9 @@ def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:
     with (timer.phase("write") if timer else nullcontext()):
         atomic_write(out / "labels.csv", lambda fh: fh.write(labels_csv(res.labels, res.confidence)))
         atomic_write_json(out / "metrics.json", res.metrics)
+        history = getattr(res.estimator, "history_", None)
+        if history:
+            atomic_write_json(out / "history.json", history)
         if res.estimator.can_save:
             res.estimator.save(out / "model")
             res.record["model"] = "model"

@@ -35,7 +35,8 @@ def test_reference_defaults():
     assert (dec["update_interval"], dec["tol"], dec["maxiter"], dec["n_init"]) == (140, 0.001, 20000, 20)
     assert dec["gamma"] is None
     assert (idec["gamma"], idec["optimizer"], idec["network"]) == (0.1, "adam", "mlp")
-    assert (dcec["gamma"], dcec["optimizer"], dcec["network"], dcec["conv_filters"]) == (0.1, "adam", "conv", (32, 64, 128))
+    assert (dcec["gamma"], dcec["optimizer"], dcec["network"]) == (0.1, "adam", "conv")
+    assert dcec["conv_filters"] == (32, 64, 128)
 
 
 # Floors: FAST on digits measured ACC .785/.779 (dec), .788/.781 (idec), .786/.760 (dcec) for seeds 0/1.
@@ -144,3 +145,17 @@ def test_bad_device_is_one_sentence():
         pytest.skip("a GPU is present")
     with pytest.raises(InputError, match="no CUDA GPU"):
         fast("dec", device="cuda").fit(X)
+
+
+@pytest.mark.parametrize("name", ["ae+kmeans", "cae+kmeans", "ae+gmm"])
+def test_autoencoder_two_stage(tmp_path, name):
+    extra = {"conv_filters": (16, 32, 64), "input_shape": (8, 8, 1)} if name.startswith("cae") else {}
+    est = make_estimator(name, random_state=0, hidden_dims=(128, 128, 256), pretrain_epochs=40,
+                         pretrain_batch_size=64, verbose=False, **extra)
+    labels = est.fit_predict(X)
+    assert est.embedding_.shape == (len(X), 10)
+    assert metrics.accuracy(Y, labels) >= 0.6  # measured .75 (ae+kmeans), .72 (cae+kmeans), .68 (ae+gmm)
+    assert set(est.phase_seconds_) == {"reduce", "cluster"} and est.history_["pretrain"]
+    est.save(tmp_path / "m")
+    loaded = BaseClusterer.load(tmp_path / "m")
+    assert np.array_equal(loaded.predict(X), est.predict(X))

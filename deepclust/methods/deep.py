@@ -53,39 +53,10 @@ RUNTIME_PARAMS = {
 }
 
 
-class DeepClusterer(BaseClusterer):
-    """Base of the deep methods (see the module docstring for the hooks).
-
-    Fitted attributes: ``labels_`` (argmax of the method's own soft assignments),
-    ``proba_``, ``cluster_centers_`` (in the embedding), ``network_`` (the autoencoder),
-    ``history_`` (``{"pretrain": [...], "clustering": [...], "refresh": [...]}``),
-    ``phase_seconds_`` and ``stop_reason_``.
-    """
-
-    can_predict = True
-    can_save = True
-
-    # ------------------------------------------------------------------ fitting
-    def _fit(self, X):
-        seed = self._seed()
-        torch.manual_seed(seed)
-        self.device_ = resolve_device(self.device)
-        timer = PhaseTimer()
-        self.phase_seconds_ = timer.seconds
-        self.history_ = {"pretrain": [], "clustering": [], "refresh": []}
-        X_t = as_tensor(X, self.device_)
-        self.network_ = self._build_network(X.shape[1]).to(self.device_)
-        with timer.phase("pretrain"):
-            self.history_["pretrain"] = pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed))
-        with timer.phase("init"):
-            Z = self.embed(X_t).cpu().numpy()
-            centers, init_labels = initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
-        with timer.phase("clustering"):
-            self._train_clustering(X_t, centers, init_labels, seed)
-        with timer.phase("assign"):
-            q = self._soft_assign(X_t)
-        self.proba_ = q.cpu().numpy()
-        self.labels_ = self.proba_.argmax(axis=1).astype(np.int64)
+class AutoencoderMixin:
+    """What every autoencoder-based estimator shares: seeding, building the network from the
+    :data:`NETWORK_PARAMS`, pretraining it with the :data:`PRETRAIN_PARAMS`, batched
+    embedding, and saving/loading its weights (``network.*`` tensors + its JSON config)."""
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -116,41 +87,28 @@ class DeepClusterer(BaseClusterer):
             layer_epochs=self.layer_epochs, seed=seed, progress=self.verbose,
         )
 
-    def _train_clustering(self, X_t, centers, init_labels, seed):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _pretrain(self, X_t: torch.Tensor, seed: int) -> list[dict]:
+        """Build ``network_`` for ``X_t`` on the training device and pretrain it."""
+        torch.manual_seed(seed)
+        self.device_ = resolve_device(self.device)
+        self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
+        return pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed))
 
-    def _soft_assign(self, X_t: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    # --------------------------------------------------------------- inference
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:
         """Embedding of a float32 tensor, computed in batches without gradients."""
         self.network_.eval()
         return map_batches(self.network_.encode, X_t)
-
-    def transform(self, X):
-        """The learned embedding z of new data (n_samples x embedding_dim)."""
-        X = self._check_predict_input(X)
-        return self.embed(as_tensor(X, self._device())).cpu().numpy()
-
-    def _predict(self, X):
-        return self._predict_proba(X).argmax(axis=1)
-
-    def _predict_proba(self, X):
-        return self._soft_assign(as_tensor(X, self._device())).cpu().numpy()
 
     def _device(self) -> torch.device:
         if not hasattr(self, "device_"):
             self.device_ = resolve_device(self.device)
         return self.device_
 
-    # -------------------------------------------------------------- persistence
-    def _get_state(self):
+    def _network_state(self) -> tuple[dict, dict]:
         arrays = {f"network.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
-        arrays.update(self._head_arrays())
-        return {"network": self.network_.config(), "stop_reason_": getattr(self, "stop_reason_", None)}, arrays
+        return {"network": self.network_.config()}, arrays
 
-    def _set_state(self, state, arrays):
+    def _load_network(self, state: dict, arrays: dict) -> None:
         try:
             self.network_ = build_autoencoder(state["network"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -171,9 +129,65 @@ class DeepClusterer(BaseClusterer):
             raise InputError(f"The model file has unexpected network weights {sorted(extra)}.")
         self.network_.load_state_dict(net_arrays)
         self.network_.to(self._device()).eval()
-        self.stop_reason_ = state.get("stop_reason_")
-        self._load_head({k: v for k, v in arrays.items() if not k.startswith("network.")})
 
+
+class DeepClusterer(AutoencoderMixin, BaseClusterer):
+    """Base of the deep methods (see the module docstring for the hooks).
+
+    Fitted attributes: ``labels_`` (argmax of the method's own soft assignments),
+    ``proba_``, ``cluster_centers_`` (in the embedding), ``network_`` (the autoencoder),
+    ``history_`` (``{"pretrain": [...], "clustering": [...], "refresh": [...]}``),
+    ``phase_seconds_`` and ``stop_reason_``.
+    """
+
+    can_predict = True
+    can_save = True
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X):
+        seed = self._seed()
+        timer = PhaseTimer()
+        self.phase_seconds_ = timer.seconds
+        self.history_ = {"pretrain": [], "clustering": [], "refresh": []}
+        X_t = as_tensor(X, resolve_device(self.device))
+        with timer.phase("pretrain"):
+            self.history_["pretrain"] = self._pretrain(X_t, seed)
+        with timer.phase("init"):
+            Z = self.embed(X_t).cpu().numpy()
+            centers, init_labels = initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
+        with timer.phase("clustering"):
+            self._train_clustering(X_t, centers, init_labels, seed)
+        with timer.phase("assign"):
+            q = self._soft_assign(X_t)
+        self.proba_ = q.cpu().numpy()
+        self.labels_ = self.proba_.argmax(axis=1).astype(np.int64)
+
+    def _train_clustering(self, X_t, centers, init_labels, seed):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _soft_assign(self, X_t: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def transform(self, X):
+        """The learned embedding z of new data (n_samples x embedding_dim)."""
+        X = self._check_predict_input(X)
+        return self.embed(as_tensor(X, self._device())).cpu().numpy()
+
+    def _predict(self, X):
+        return self._predict_proba(X).argmax(axis=1)
+
+    def _predict_proba(self, X):
+        return self._soft_assign(as_tensor(X, self._device())).cpu().numpy()
+
+    # -------------------------------------------------------------- persistence
+    def _get_state(self):
+        state, arrays = self._network_state()
+        arrays.update(self._head_arrays())
+        return {**state, "stop_reason_": getattr(self, "stop_reason_", None)}, arrays
+
+    def _set_state(self, state, arrays):
+        self._load_network(state, arrays)
+        self.stop_reason_ = state.get("stop_reason_")
     def _head_arrays(self) -> dict:
         return {"cluster_centers_": np.asarray(self.cluster_centers_, dtype=np.float32)}
 

@@ -20,7 +20,8 @@ class BaseReducer(BaseEstimator):
     """A reducer maps (n, d) features to (n, n_components) with ``fit_transform``.
 
     ``can_transform`` tells whether new data can be mapped after fitting; ``can_save``
-    whether the fitted reducer can be written as safetensors + JSON.
+    whether the fitted reducer can be written as safetensors + JSON, through
+    ``get_state() -> (json_state, arrays)`` and ``set_state(json_state, arrays, n_features)``.
     """
 
     method_name = "reducer"
@@ -71,14 +72,14 @@ class PCAReducer(BaseReducer):
     def _transform(self, X):
         return self.model_.transform(X)
 
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Arrays that define the fitted projection."""
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """``(JSON state, arrays)`` that define the fitted projection."""
         m = self.model_
-        return {"components_": m.components_, "mean_": m.mean_,
-                "explained_variance_": m.explained_variance_}
+        return {}, {"components_": m.components_, "mean_": m.mean_,
+                    "explained_variance_": m.explained_variance_}
 
-    def set_state(self, arrays: dict[str, np.ndarray], n_features: int) -> None:
-        """Rebuild the fitted projection from :meth:`get_state`'s arrays."""
+    def set_state(self, state: dict, arrays: dict[str, np.ndarray], n_features: int) -> None:
+        """Rebuild the fitted projection from :meth:`get_state`'s output."""
         from sklearn.decomposition import PCA
 
         comp = arrays["components_"]

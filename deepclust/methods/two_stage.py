@@ -12,6 +12,7 @@ from ..base import BaseClusterer
 from ..errors import InputError
 from ..params import DICT, NONE, SEED, STR, positive_int
 from ..registry import clusterer_class, reducer_class
+from ..runtime import PhaseTimer
 
 
 def _accepts(cls, name: str) -> bool:
@@ -75,6 +76,10 @@ class TwoStage(BaseClusterer):
     def uses_n_clusters(self) -> bool:  # type: ignore[override]
         return _accepts(clusterer_class(self.clusterer), "n_clusters")
 
+    def accepts_param(self, name: str) -> bool:
+        """Own parameters and either stage's, by bare or prefixed name."""
+        return name in self._valid_keys() or any(self._stage_accepts(s, name) for s in ("reducer", "clusterer"))
+
     def set_params(self, **params):
         """Set parameters; stage parameters go into ``reducer_params``/``clusterer_params``."""
         own = self.get_params(deep=False)
@@ -126,8 +131,14 @@ class TwoStage(BaseClusterer):
     def _fit(self, X):
         self.reducer_ = self._build("reducer")
         self.clusterer_ = self._build("clusterer")
-        self.embedding_ = self.reducer_.fit_transform(X)
-        self.clusterer_.fit(self.embedding_)
+        timer = PhaseTimer()
+        self.phase_seconds_ = timer.seconds
+        with timer.phase("reduce"):
+            self.embedding_ = self.reducer_.fit_transform(X)
+        with timer.phase("cluster"):
+            self.clusterer_.fit(self.embedding_)
+        if hasattr(self.reducer_, "history_"):
+            self.history_ = self.reducer_.history_
         self.labels_ = self.clusterer_.labels_
         for attr in ("proba_", "confidence_"):
             if hasattr(self.clusterer_, attr):
@@ -145,11 +156,12 @@ class TwoStage(BaseClusterer):
         return self.clusterer_.predict_proba(self.reducer_.transform(X))
 
     def _get_state(self):
-        arrays = {f"reducer.{k}": v for k, v in self.reducer_.get_state().items()}
+        r_state, r_arrays = self.reducer_.get_state()
+        arrays = {f"reducer.{k}": v for k, v in r_arrays.items()}
         c_state, c_arrays = self.clusterer_._get_state()
         arrays.update({f"clusterer.{k}": v for k, v in c_arrays.items()})
         n_red = int(self.embedding_.shape[1]) if hasattr(self, "embedding_") else self.clusterer_.n_features_in_
-        return {"clusterer": c_state, "n_reduced": n_red}, arrays
+        return {"reducer": r_state, "clusterer": c_state, "n_reduced": n_red}, arrays
 
     def _set_state(self, state, arrays):
         split = {"reducer": {}, "clusterer": {}}
@@ -159,7 +171,7 @@ class TwoStage(BaseClusterer):
                 raise InputError(f"Unexpected tensor {key!r} in a {self.method_name} model.")
             split[stage][name] = arr
         self.reducer_ = self._build("reducer")
-        self.reducer_.set_state(split["reducer"], self.n_features_in_)
+        self.reducer_.set_state(state.get("reducer", {}), split["reducer"], self.n_features_in_)
         self.clusterer_ = self._build("clusterer")
         self.clusterer_.n_features_in_ = int(state["n_reduced"])
         self.clusterer_._set_state(state.get("clusterer", {}), split["clusterer"])
