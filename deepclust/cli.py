@@ -85,7 +85,9 @@ def methods():
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
 @click.option("--monitor", is_flag=True,
               help="Record ACC/NMI/ARI during deep training when the data has labels (never used for decisions).")
-def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor):
+@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
+def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor,
+        report):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .registry import make_estimator
     from .run import run as run_method
@@ -96,7 +98,7 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, l
     if out is None:
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
-                     force=force, split=split, labels=labels, progress=True, monitor=monitor)
+                     force=force, split=split, labels=labels, progress=True, monitor=monitor, report=report)
     m = res.metrics
     summary = [f"{m['n_clusters']} clusters"]
     summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]
@@ -104,6 +106,32 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, l
         summary.append(f"noise {m['noise_fraction']:.1%}")
     click.echo(f"{method} on {res.record['data']['name']}: " + ", ".join(summary))
     click.echo(f"Outputs written to {out}")
+
+
+@cli.command("report")
+@click.argument("run_dir", type=click.Path())
+@click.option("--map", "map_method", type=click.Choice(["umap", "pca"]), default="umap", show_default=True,
+              help="How embeddings with more than 2 dimensions are drawn in 2-d.")
+def report_cmd(run_dir, map_method):
+    """(Re)build RUN_DIR/report.html from the outputs of `deepclust run`."""
+    from .viz import build_report
+
+    click.echo(f"Wrote {build_report(run_dir, map_method=map_method)}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--to", "to", type=click.Choice(["folders", "csv"]), required=True,
+              help="A folder per cluster, or one CSV of items and clusters.")
+@click.option("--dest", type=click.Path(), default=None,
+              help="Where to write (default RUN_DIR/export or RUN_DIR/clusters.csv).")
+@click.option("--force", is_flag=True, help="Overwrite an existing destination.")
+def export(run_dir, to, dest, force):
+    """Copy each item into a folder per cluster (or list them in a CSV) for annotation."""
+    from .export import export_clusters
+
+    path = export_clusters(run_dir, to=to, dest=dest, force=force)
+    click.echo(f"Wrote {path}")
 
 
 @cli.command()

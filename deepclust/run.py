@@ -9,6 +9,8 @@ Outputs (all written atomically into ``out``):
   memory per phase (``fit_phases`` splits the fit, e.g. pretrain / init / clustering),
   command line and date
 * ``history.json`` — training history of deep methods (loss components, refreshes)
+* ``embedding.npy`` — the learned embedding of the training data, when the method has one
+* ``report.html`` — the self-contained report (:func:`deepclust.viz.build_report`)
 * ``model/`` — safetensors + JSON, when the method can be saved
 """
 
@@ -66,7 +68,7 @@ def resolve_n_clusters(n_clusters, dataset) -> tuple[int | None, str]:
 
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
-        labels=None, progress: bool = False, monitor: bool = False) -> RunResult:
+        labels=None, progress: bool = False, monitor: bool = False, report: bool = True) -> RunResult:
     """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
 
     ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
@@ -124,6 +126,13 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     res = RunResult(estimator, labels_, result, record, out, confidence)
     if out is not None:
         write_outputs(res, timer)
+        if report:
+            from .viz import build_report
+
+            with timer.phase("report", "writing report.html"):
+                build_report(out)
+            res.record["seconds"] = timer.seconds
+            atomic_write_json(out / "run.json", res.record)
     return res
 
 
@@ -133,6 +142,9 @@ def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:
     with (timer.phase("write") if timer else nullcontext()):
         atomic_write(out / "labels.csv", lambda fh: fh.write(labels_csv(res.labels, res.confidence)))
         atomic_write_json(out / "metrics.json", res.metrics)
+        emb = getattr(res.estimator, "embedding_", None)
+        if emb is not None:
+            atomic_write(out / "embedding.npy", lambda fh: np.save(fh, np.asarray(emb, dtype=np.float32)), mode="wb")
         history = getattr(res.estimator, "history_", None)
         if history:
             atomic_write_json(out / "history.json", history)

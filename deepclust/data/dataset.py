@@ -24,6 +24,7 @@ class Dataset:
         class_names: names of the label values ``0 .. k-1`` where known, else ``None``.
         source: the file or folder the data was read from.
         name: a short name for reports (the dataset name or the file's stem).
+        paths: for a folder of images, the file of each sample (used by ``deepclust export``).
     """
 
     X: np.ndarray
@@ -32,6 +33,7 @@ class Dataset:
     class_names: list[str] | None = None
     source: str = ""
     name: str = ""
+    paths: list[str] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.X, np.ndarray) or self.X.ndim != 2:
@@ -94,6 +96,7 @@ class Dataset:
             class_names=None if self.class_names is None else list(self.class_names),
             source=self.source,
             name=self.name,
+            paths=None if self.paths is None else [self.paths[i] for i in np.arange(self.n_samples)[indices].ravel()],
         )
 
     def __repr__(self) -> str:

@@ -83,7 +83,8 @@ def load_image_folder(root: Path) -> Dataset:
     y, class_names = _folder_labels(root, files)
     X = check_features(X, name=str(root))
     return Dataset(
-        X=X, y=y, shape=shape, class_names=class_names, source=str(root), name=root.name
+        X=X, y=y, shape=shape, class_names=class_names, source=str(root), name=root.name,
+        paths=[str(p) for p in files],
     )
 
 

@@ -135,7 +135,8 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
     """Base of the deep methods (see the module docstring for the hooks).
 
     Fitted attributes: ``labels_`` (argmax of the method's own soft assignments),
-    ``proba_``, ``cluster_centers_`` (in the embedding), ``network_`` (the autoencoder),
+    ``proba_``, ``cluster_centers_`` (in the embedding), ``embedding_`` (the training data's
+    final embedding), ``network_`` (the autoencoder),
     ``history_`` (``{"pretrain": [...], "clustering": [...], "refresh": [...]}``),
     ``phase_seconds_`` and ``stop_reason_``.
     """
@@ -159,6 +160,7 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
             self._train_clustering(X_t, centers, init_labels, seed)
         with timer.phase("assign"):
             q = self._soft_assign(X_t)
+            self.embedding_ = self.embed(X_t).cpu().numpy()
         self.proba_ = q.cpu().numpy()
         self.labels_ = self.proba_.argmax(axis=1).astype(np.int64)
 
@@ -188,6 +190,8 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
     def _set_state(self, state, arrays):
         self._load_network(state, arrays)
         self.stop_reason_ = state.get("stop_reason_")
+        self._load_head({k: v for k, v in arrays.items() if not k.startswith("network.")})
+
     def _head_arrays(self) -> dict:
         return {"cluster_centers_": np.asarray(self.cluster_centers_, dtype=np.float32)}
 
