@@ -49,7 +49,7 @@ class Cell:
 
     def command(self, out: Path) -> list[str]:
         cmd = [sys.executable, "-m", "deepclust", "run", self.method, "--data", self.data,
-               "--seed", str(self.seed), "--out", str(out), "--force"]
+               "--seed", str(self.seed), "--out", str(out), "--force", "--no-report"]
         if self.n_clusters is not None:
             cmd += ["--n-clusters", str(self.n_clusters)]
         for o in self.overrides:

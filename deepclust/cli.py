@@ -86,8 +86,10 @@ def methods():
 @click.option("--monitor", is_flag=True,
               help="Record ACC/NMI/ARI during deep training when the data has labels (never used for decisions).")
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
+@click.option("--map", "map_method", type=click.Choice(["umap", "pca"]), default="umap", show_default=True,
+              help="How the report draws embeddings with more than 2 dimensions.")
 def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor,
-        report):
+        report, map_method):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .registry import make_estimator
     from .run import run as run_method
@@ -98,7 +100,8 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, l
     if out is None:
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
-                     force=force, split=split, labels=labels, progress=True, monitor=monitor, report=report)
+                     force=force, split=split, labels=labels, progress=True, monitor=monitor, report=report,
+                     map_method=map_method)
     m = res.metrics
     summary = [f"{m['n_clusters']} clusters"]
     summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]

@@ -68,7 +68,8 @@ def resolve_n_clusters(n_clusters, dataset) -> tuple[int | None, str]:
 
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
-        labels=None, progress: bool = False, monitor: bool = False, report: bool = True) -> RunResult:
+        labels=None, progress: bool = False, monitor: bool = False, report: bool = True,
+        map_method: str = "umap") -> RunResult:
     """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
 
     ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
@@ -130,7 +131,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
             from .viz import build_report
 
             with timer.phase("report", "writing report.html"):
-                build_report(out)
+                build_report(out, map_method=map_method)
             res.record["seconds"] = timer.seconds
             atomic_write_json(out / "run.json", res.record)
     return res

@@ -10,7 +10,11 @@ from deepclust.cli import main
 
 
 def cli(capsys, *args):
-    code = main([str(a) for a in args])
+    """Run the CLI in-process; `run` skips the report unless a test asks for it (--map)."""
+    args = [str(a) for a in args]
+    if args[0] == "run" and "--map" not in args:
+        args.append("--no-report")
+    code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -45,8 +49,10 @@ def test_methods_and_datasets_listings(capsys):
 
 def test_run_writes_outputs_and_predict_reads_model(capsys, tmp_path, blobs):
     out = tmp_path / "run"
-    code, stdout, _ = cli(capsys, "run", "kmeans", "--data", blobs, "--n-clusters", 3, "--seed", 1, "--out", out)
+    code, stdout, _ = cli(capsys, "run", "kmeans", "--data", blobs, "--n-clusters", 3, "--seed", 1, "--out", out,
+                          "--map", "pca")
     assert code == 0, stdout
+    assert "<section id=\"metrics\">" in (out / "report.html").read_text()
     rows = list(csv.DictReader((out / "labels.csv").open()))
     assert len(rows) == 120 and set(rows[0]) == {"index", "cluster", "confidence"}
     assert len({r["cluster"] for r in rows}) == 3
