@@ -59,22 +59,33 @@ def map_2d(embedding: np.ndarray, *, max_points: int = 20_000, random_state: int
 
 
 def scatter_map(coords, colors, title: str, legend_names=None):
-    """Scatter of 2-d points coloured by integer labels (-1 = noise, grey)."""
+    """Scatter of 2-d points coloured by integer labels (-1 = noise, grey).
+
+    Points are drawn in a seeded random order, so no group hides another by being drawn last.
+    """
+    from matplotlib.lines import Line2D
+
+    colors = np.asarray(colors)
     fig, ax = plt.subplots(figsize=(7, 6))
-    cmap = plt.get_cmap("tab20" if len(np.unique(colors)) > 10 else "tab10")
-    uniq = [u for u in np.unique(colors) if u != -1]
-    if (colors == -1).any():
-        m = colors == -1
-        ax.scatter(coords[m, 0], coords[m, 1], s=2, color=NOISE_COLOR, label="noise", rasterized=True)
-    for i, u in enumerate(uniq):
-        m = colors == u
-        name = legend_names[u] if legend_names is not None and 0 <= u < len(legend_names) else str(u)
-        ax.scatter(coords[m, 0], coords[m, 1], s=2, color=cmap(i % cmap.N), label=name, rasterized=True)
+    uniq = [int(u) for u in np.unique(colors) if u != -1]
+    cmap = plt.get_cmap("tab20" if len(uniq) > 10 else "tab10")
+    palette = {u: cmap(i % cmap.N) for i, u in enumerate(uniq)}
+    palette[-1] = NOISE_COLOR
+    order = np.random.default_rng(0).permutation(len(colors))
+    ax.scatter(coords[order, 0], coords[order, 1], s=2, c=[palette[int(c)] for c in colors[order]],
+               rasterized=True)
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
     if len(uniq) <= 30:
-        ax.legend(markerscale=5, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+        def name(u):
+            if u == -1:
+                return "noise"
+            return legend_names[u] if legend_names is not None and 0 <= u < len(legend_names) else str(u)
+
+        keys = uniq + ([-1] if (colors == -1).any() else [])
+        handles = [Line2D([], [], marker="o", linestyle="", color=palette[u], label=name(u)) for u in keys]
+        ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     return fig
 
 
@@ -176,8 +187,8 @@ def confusion_matrix(y, labels, class_names=None):
     return fig
 
 
-def image_grid(images, title: str, ncols: int = 10, row_labels=None):
-    """A grid of images (n, H, W, C) in [0, 1]; rows may be labelled."""
+def image_grid(images, title: str, ncols: int = 10, row_labels=None, captions=None):
+    """A grid of images (n, H, W, C) in [0, 1]; rows may be labelled, images captioned."""
     images = np.asarray(images)
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
@@ -191,6 +202,8 @@ def image_grid(images, title: str, ncols: int = 10, row_labels=None):
             img = np.clip(images[k], 0, 1)
             ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None,
                       vmin=0, vmax=1)
+            if captions is not None:
+                ax.set_title(str(captions[k]), fontsize=7)
         if row_labels is not None and k % ncols == 0 and k // ncols < len(row_labels):
             ax.set_ylabel(row_labels[k // ncols], rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title, fontsize=10)

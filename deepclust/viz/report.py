@@ -116,10 +116,9 @@ def build_report(run_dir, *, map_method: str = "umap", max_map_points: int = 20_
 
     if ds is not None and ds.is_image:
         images = ds.images()
-        centres = _centre_images(run["dir"], ds, labels)
-        if centres is not None:
-            title, imgs = centres
-            figures["galleries"].append((title, plots.to_png(plots.image_grid(imgs, title))))
+        title, imgs, ids = _centre_images(run["dir"], ds, labels)
+        captions = [f"cluster {c}" for c in ids]
+        figures["galleries"].append((title, plots.to_png(plots.image_grid(imgs, title, captions=captions))))
         for c in sorted(set(labels.tolist())):
             figures["galleries"].append((f"Cluster {c}" if c != -1 else "Noise",
                                          plots.to_png(plots.cluster_gallery(images, labels, run["confidence"], c))))
@@ -145,14 +144,14 @@ def _centre_images(run_dir: Path, ds, labels):
                     flat = model.network_.decode(torch.as_tensor(np.asarray(centers), dtype=torch.float32))
                 if model.reconstruction_loss == "bce":
                     flat = torch.sigmoid(flat)
-                return "Decoded cluster centres", flat.numpy().reshape(len(centers), *ds.shape)
+                return "Decoded cluster centres", flat.numpy().reshape(len(centers), *ds.shape), range(len(centers))
             if centers is not None and np.asarray(centers).shape[1] == ds.n_features:
-                return "Cluster centres", np.asarray(centers).reshape(len(centers), *ds.shape)
+                return "Cluster centres", np.asarray(centers).reshape(len(centers), *ds.shape), range(len(centers))
         except (InputError, FileNotFoundError):
             pass
     ids = [c for c in sorted(set(labels.tolist())) if c != -1]
     means = np.stack([np.asarray(ds.X[labels == c]).mean(axis=0) for c in ids])
-    return "Mean image of each cluster", means.reshape(len(ids), *ds.shape)
+    return "Mean image of each cluster", means.reshape(len(ids), *ds.shape), ids
 
 
 _CSS = """
