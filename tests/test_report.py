@@ -124,3 +124,13 @@ def test_export_image_folder_copies_original_files(tmp_path):
     assert names == [[f"a{i}.png" for i in range(6)], [f"b{i}.png" for i in range(6)]]
     rows = list(csv.DictReader(export_clusters(out, to="csv").open()))
     assert rows[0]["path"].endswith(".png")
+
+
+def test_deep_run_report_has_training_curves_and_decoded_centres(tmp_path):
+    out = tmp_path / "idec"
+    params = {"hidden_dims": (64, 64, 128), "pretrain_epochs": 5, "pretrain_batch_size": 128, "maxiter": 60,
+              "update_interval": 20, "verbose": False}
+    run("idec", "digits", seed=0, params=params, out=out, monitor=True, map_method="pca")
+    titles = [t for t, _ in _images((out / "report.html").read_text())]
+    assert "Training curves" in titles and "Decoded cluster centres" in titles
+    assert any(t.startswith("Predicted clusters — PCA of the embedding (learned embedding") for t in titles)

@@ -106,7 +106,8 @@ def training_curves(history: dict):
         pts = [(r["step"], r["delta_label"]) for r in refresh if r.get("delta_label") is not None]
         if pts:
             ax.plot(*zip(*pts, strict=True), marker=".")
-        ax.set_yscale("log")
+        ax.set_yscale("symlog", linthresh=1e-4)
+        ax.set_ylim(bottom=0)
         ax.set_title("fraction of labels changed at each refresh")
         ax.set_xlabel("clustering step")
     if monitored:
