@@ -37,10 +37,14 @@ def test_reference_defaults():
     assert (idec["gamma"], idec["optimizer"], idec["network"]) == (0.1, "adam", "mlp")
     assert (dcec["gamma"], dcec["optimizer"], dcec["network"]) == (0.1, "adam", "conv")
     assert dcec["conv_filters"] == (32, 64, 128)
+    # pretraining: DEC-keras' SGD(lr=1, momentum=0.9) at batch 256; DCEC's Adam(lr=0.001)
+    assert (dec["pretrain_optimizer"], dec["pretrain_lr"], dec["pretrain_momentum"]) == ("sgd", 1.0, 0.9)
+    assert (dec["pretrain_batch_size"], idec["pretrain_optimizer"]) == (256, "sgd")
+    assert (dcec["pretrain_optimizer"], dcec["pretrain_lr"]) == ("adam", 0.001)
 
 
-# Floors: FAST on digits measured ACC .785/.779 (dec), .788/.781 (idec), .786/.760 (dcec) for seeds 0/1.
-@pytest.mark.parametrize("name, floor", [("dec", 0.72), ("idec", 0.72), ("dcec", 0.70)])
+# Floors: FAST on digits measured ACC .715/.772 (dec), .730/.786 (idec), .786/.760 (dcec) for seeds 0/1.
+@pytest.mark.parametrize("name, floor", [("dec", 0.68), ("idec", 0.69), ("dcec", 0.70)])
 def test_accuracy_floor_on_digits(fitted, name, floor):
     est = fitted[name]
     assert metrics.accuracy(Y, est.labels_) >= floor

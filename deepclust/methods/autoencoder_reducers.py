@@ -52,4 +52,5 @@ class ConvAutoencoderReducer(AutoencoderReducer):
     """Embed images with DCEC's pretrained convolutional autoencoder."""
 
 
-install_params(ConvAutoencoderReducer, with_defaults(_TABLE, network="conv"))
+install_params(ConvAutoencoderReducer, with_defaults(_TABLE, network="conv", pretrain_optimizer="adam",
+                                                     pretrain_lr=0.001))

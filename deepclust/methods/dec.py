@@ -121,6 +121,7 @@ class DCEC(DEC):
     """Deep Convolutional Embedded Clustering (Guo et al., ICONIP 2017): IDEC with DCEC's conv autoencoder."""
 
 
-install_params(DCEC, with_defaults(_TABLE, network="conv", gamma=0.1, optimizer="adam", lr=0.001))
+install_params(DCEC, with_defaults(_TABLE, network="conv", gamma=0.1, optimizer="adam", lr=0.001,
+                                   pretrain_optimizer="adam", pretrain_lr=0.001))
 
 __all__ = ["DEC", "IDEC", "DCEC"]

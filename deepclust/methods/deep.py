@@ -35,10 +35,16 @@ PRETRAIN_PARAMS = {
     "pretrain": Param("end-to-end", (Options(("end-to-end", "stacked", "none")),),
                       "'end-to-end' (DEC-keras/IDEC/DCEC), 'stacked' (DEC paper's greedy layer-wise "
                       "denoising pretraining, then fine-tuning) or 'none'"),
-    "pretrain_epochs": Param(50, (Interval("int", 0),), "epochs of end-to-end (fine-tuning) pretraining"),
-    "pretrain_batch_size": Param(256, (positive_int(),), "mini-batch size of pretraining"),
-    "pretrain_optimizer": Param("adam", (Options(("adam", "sgd")),), "optimiser of pretraining"),
-    "pretrain_lr": Param(1e-3, (Interval("real", 0, low_open=True),), "learning rate of pretraining"),
+    "pretrain_epochs": Param(50, (Interval("int", 0),),
+                             "epochs of end-to-end (fine-tuning) pretraining; DEC-keras uses 300 for MNIST and "
+                             "Fashion-MNIST, 50 for USPS and Reuters, DCEC 200 — 50 keeps a 70,000-image run on "
+                             "two CPU cores near 12 minutes"),
+    "pretrain_batch_size": Param(256, (positive_int(),), "mini-batch size of pretraining (256 in the references)"),
+    "pretrain_optimizer": Param("sgd", (Options(("adam", "sgd")),),
+                                "optimiser of pretraining: DEC-keras uses SGD (lr 1, momentum 0.9) for MNIST, "
+                                "Fashion-MNIST and Reuters; DCEC uses Adam (lr 0.001)"),
+    "pretrain_lr": Param(1.0, (Interval("real", 0, low_open=True),), "learning rate of pretraining"),
+    "pretrain_momentum": Param(0.9, (Interval("real", 0, 1),), "SGD momentum of pretraining"),
     "reconstruction_loss": Param("mse", (Options(("mse", "bce")),), "reconstruction loss; 'bce' for data in [0, 1]"),
     "noise": Param("none", (Options(("none", "dropout", "gaussian")),), "input corruption of a denoising autoencoder"),
     "noise_level": Param(0.2, (Interval("real", 0),), "dropout rate or Gaussian std of the corruption"),
@@ -82,7 +88,8 @@ class AutoencoderMixin:
     def _pretrain_config(self, seed: int) -> PretrainConfig:
         return PretrainConfig(
             mode=self.pretrain, epochs=self.pretrain_epochs, batch_size=self.pretrain_batch_size,
-            optimizer=self.pretrain_optimizer, lr=self.pretrain_lr, loss=self.reconstruction_loss,
+            optimizer=self.pretrain_optimizer, lr=self.pretrain_lr, momentum=self.pretrain_momentum,
+            loss=self.reconstruction_loss,
             noise=self.noise, noise_level=self.noise_level, sparsity=self.sparsity,
             layer_epochs=self.layer_epochs, seed=seed, progress=self.verbose,
         )
