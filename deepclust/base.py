@@ -17,6 +17,32 @@ from .params import validate_params
 from .validation import check_features, check_labels, check_n_clusters
 
 
+def warn_if_collapsed(labels, n_clusters: int | None, method: str, min_fraction: float = 0.001) -> list[str]:
+    """Warn (:class:`~deepclust.errors.CollapseWarning`) about a degenerate clustering.
+
+    Flags fewer non-empty clusters than requested, a single cluster holding everything,
+    and clusters smaller than ``min_fraction`` of the data. Returns the messages.
+    """
+    import warnings
+
+    from .errors import CollapseWarning
+
+    labels = np.asarray(labels)
+    ids, counts = np.unique(labels[labels != -1], return_counts=True)
+    n = len(labels)
+    problems = []
+    if len(ids) <= 1 and n > 1 and (n_clusters is None or n_clusters > 1):
+        problems.append(f"{method} put every point in a single cluster (collapse)")
+    elif n_clusters is not None and len(ids) < n_clusters:
+        problems.append(f"{method} used {len(ids)} of the {n_clusters} requested clusters")
+    small = ids[counts < max(1.0, min_fraction * n)]
+    if len(small) and n >= 1000:
+        problems.append(f"{method} has {len(small)} cluster(s) with fewer than {min_fraction:.1%} of the points")
+    for msg in problems:
+        warnings.warn(msg + ".", CollapseWarning, stacklevel=3)
+    return problems
+
+
 class BaseClusterer(ClusterMixin, BaseEstimator):
     """Base class of all deepclust clusterers.
 
@@ -54,6 +80,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             self._fit(X)
         finally:
             del self._monitor_labels
+        warn_if_collapsed(self.labels_, self.n_clusters if self.uses_n_clusters else None, self.method_name)
         return self
 
     def fit_predict(self, X, y=None):

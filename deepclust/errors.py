@@ -27,6 +27,14 @@ class MissingPathError(DeepclustError, FileNotFoundError):
         return str(self.args[0]) if self.args else "A path does not exist."
 
 
+class TrainingError(DeepclustError, RuntimeError):
+    """Training cannot go on (for example the loss became NaN or infinite)."""
+
+
+class CollapseWarning(UserWarning):
+    """A clustering used fewer clusters than requested, or put almost everything in one."""
+
+
 def closest_names(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` entries of ``valid`` that look most like ``name``."""
     valid = list(valid)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import sys
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
-from .errors import InputError
+from .errors import CollapseWarning, InputError
 from .fileio import atomic_write, atomic_write_json
 from .registry import make_estimator
 from .runtime import PhaseTimer, library_versions, peak_memory_mb, seed_everything
@@ -94,8 +95,16 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=seed)
     seed_everything(seed)
-    with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"):
+    with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CollapseWarning)
         estimator.fit(ds.X, monitor_labels=ds.y if monitor else None)
+    collapse = [str(w.message) for w in caught if issubclass(w.category, CollapseWarning)]
+    for w in caught:
+        if issubclass(w.category, CollapseWarning):
+            print(f"Warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     labels_ = np.asarray(estimator.labels_)
     confidence = estimator.training_confidence()
     with timer.phase("evaluate", "computing metrics"):
@@ -118,6 +127,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "seed": seed,
         "params": estimator.get_params(deep=False),
         "versions": library_versions(),
+        "warnings": collapse,
         "seconds": timer.seconds,
         "fit_phases": getattr(estimator, "phase_seconds_", {}),
         "peak_memory_mb": {"by_phase": timer.peak_memory_mb, "overall": peak_memory_mb()},

@@ -125,3 +125,31 @@ def test_initial_clusters_kmeans_and_gmm():
         centers, labels = initial_clusters(Z, 3, method, n_init=5, seed=0)
         assert centers.shape == (3, 2) and len(np.unique(labels)) == 3
         assert sorted(np.round(centers[:, 0] / 10).astype(int)) == [0, 1, 2]
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    from deepclust.errors import TrainingError
+
+    losses = iter([1.0, 0.5, float("nan")])
+    t = Trainer(10, 2, 20)
+    with pytest.raises(TrainingError, match=r"diverged at step 2: loss=nan; lower the learning rate"):
+        t.run(lambda idx: {"loss": next(losses)})
+    assert t.step == 2
+
+
+def test_collapse_warnings():
+    from deepclust.base import warn_if_collapsed
+    from deepclust.errors import CollapseWarning
+
+    with pytest.warns(CollapseWarning, match="single cluster"):
+        warn_if_collapsed(np.zeros(50, int), 3, "dec")
+    with pytest.warns(CollapseWarning, match="used 2 of the 3"):
+        warn_if_collapsed(np.arange(50) % 2, 3, "dec")
+    with pytest.warns(CollapseWarning, match="fewer than 0.1%"):
+        warn_if_collapsed(np.r_[np.zeros(2000, int), [1]], 2, "dec")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_if_collapsed(np.arange(3000) % 3, 3, "dec") == []
+        assert warn_if_collapsed(np.r_[np.arange(100) % 4, [-1] * 5], None, "hdbscan") == []

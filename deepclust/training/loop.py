@@ -2,7 +2,8 @@
 
 A method supplies ``step_fn(indices) -> {loss component: value}`` (it computes the loss on
 those samples and takes an optimiser step); the trainer walks mini-batches, calls the
-callbacks and stops at ``max_steps`` or when a callback asks. Batch order is a seeded
+callbacks and stops at ``max_steps`` or when a callback asks. A NaN or infinite loss
+component stops training with :class:`~deepclust.errors.TrainingError`. Batch order is a seeded
 permutation per epoch derived from ``(seed, epoch)``, so a resumed run sees exactly the
 batches an uninterrupted one would.
 """
@@ -13,6 +14,8 @@ import math
 from collections.abc import Callable
 
 import torch
+
+from ..errors import TrainingError
 
 
 class Trainer:
@@ -69,6 +72,12 @@ class Trainer:
                 break
             idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
             logs = step_fn(idx)
+            bad = {k: v for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)}
+            if bad:
+                raise TrainingError(
+                    f"Training diverged at step {self.step}: {', '.join(f'{k}={v}' for k, v in bad.items())}; "
+                    "lower the learning rate or check the data scale."
+                )
             self.step += 1
             for cb in self.callbacks:
                 cb.on_step_end(self, logs)

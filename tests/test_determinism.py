@@ -1,0 +1,36 @@
+"""The same seed gives identical labels, for every registered method family on digits (CPU)."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from deepclust.registry import clusterer_names, make_estimator, reducer_names
+
+X = (load_digits().data / 16.0).astype(np.float32)
+DEEP = {"hidden_dims": (32, 32, 64), "pretrain_epochs": 3, "pretrain_batch_size": 128, "verbose": False}
+CONV = {"input_shape": (8, 8, 1), "conv_filters": (8, 16, 16)}
+
+# every single-stage method, and every reducer once (followed by k-means)
+NAMES = clusterer_names() + [f"{r}+kmeans" for r in reducer_names()]
+
+
+def _params(name: str) -> dict:
+    reducer = name.split("+")[0] if "+" in name else None
+    if name in ("dec", "idec", "dcec"):
+        return {**DEEP, "maxiter": 40, "update_interval": 20, **(CONV if name == "dcec" else {})}
+    if reducer in ("ae", "cae"):
+        return {**DEEP, **(CONV if reducer == "cae" else {})}
+    if reducer == "tsne":
+        return {"max_iter": 250}
+    return {}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_labels(name):
+    def fit():
+        est = make_estimator(name, **_params(name))
+        if est.accepts_param("random_state"):
+            est.set_params(random_state=7)
+        return est.fit_predict(X)
+
+    assert np.array_equal(fit(), fit())
