@@ -61,12 +61,13 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {}
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, *, monitor_labels=None):
+    def fit(self, X, y=None, *, monitor_labels=None, resume: bool = False):
         """Fit the clustering on ``X`` (n_samples x n_features). ``y`` is ignored.
 
         Labels are never used for fitting. Deep methods accept ``monitor_labels`` only to
         record ACC/NMI/ARI in ``history_`` while they train; no decision (stopping,
-        restarts, checkpoints) ever reads them.
+        restarts, checkpoints) ever reads them. With ``resume``, deep methods continue from
+        the checkpoints in their ``checkpoint_dir`` (others ignore it).
         """
         validate_params(self)
         X = check_features(X)
@@ -75,11 +76,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if monitor_labels is not None:
             monitor_labels = check_labels(monitor_labels, X.shape[0], name="monitor_labels")
         self.n_features_in_ = X.shape[1]
-        self._monitor_labels = monitor_labels
+        self._monitor_labels, self._resume = monitor_labels, resume
         try:
             self._fit(X)
         finally:
-            del self._monitor_labels
+            del self._monitor_labels, self._resume
         warn_if_collapsed(self.labels_, self.n_clusters if self.uses_n_clusters else None, self.method_name)
         return self
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import yaml
 
-from .errors import DeepclustError, InputError
+from .errors import DeepclustError, InputError, TrainingInterrupted
 
 
 def parse_assignments(items) -> dict:
@@ -71,8 +71,8 @@ def methods():
 
 
 @cli.command()
-@click.argument("method")
-@click.option("--data", required=True, help="Dataset name (see `deepclust datasets`) or a path.")
+@click.argument("method", required=False)
+@click.option("--data", default=None, help="Dataset name (see `deepclust datasets`) or a path.")
 @click.option("--n-clusters", type=int, default=None, help="Number of clusters (default: the dataset's class count).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random generator.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -88,11 +88,21 @@ def methods():
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
 @click.option("--map", "map_method", type=click.Choice(["umap", "pca"]), default="umap", show_default=True,
               help="How the report draws embeddings with more than 2 dimensions.")
+@click.option("--resume", "resume_dir", type=click.Path(), default=None,
+              help="Continue the interrupted run in this output folder (other options are ignored).")
 def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor,
-        report, map_method):
+        report, map_method, resume_dir):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .registry import make_estimator
+    from .run import resume_run
     from .run import run as run_method
+
+    if resume_dir is not None:
+        res = resume_run(resume_dir, progress=True)
+        click.echo(f"Resumed {res.record['method']}; outputs written to {resume_dir}")
+        return
+    if method is None or data is None:
+        raise InputError("run needs a METHOD and --data (or --resume DIR).")
 
     params = {**read_config(config_file), **parse_assignments(overrides)}
     if make_estimator(method).accepts_param("device"):
@@ -228,6 +238,9 @@ def main(argv=None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except TrainingInterrupted as exc:
+        click.echo(f"Interrupted: {exc}", err=True)
+        return 130
     except (DeepclustError, FileNotFoundError) as exc:
         click.echo(f"Error: {exc}", err=True)
         return 2

@@ -31,6 +31,10 @@ class TrainingError(DeepclustError, RuntimeError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
 
 
+class TrainingInterrupted(DeepclustError):
+    """SIGINT or SIGTERM stopped training at a step boundary (after saving a checkpoint)."""
+
+
 class CollapseWarning(UserWarning):
     """A clustering used fewer clusters than requested, or put almost everything in one."""
 

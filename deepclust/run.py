@@ -17,17 +17,19 @@ Outputs (all written atomically into ``out``):
 from __future__ import annotations
 
 import io
+import shutil
 import sys
+import threading
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import metrics
-from .errors import CollapseWarning, InputError
+from .errors import CollapseWarning, InputError, TrainingInterrupted
 from .fileio import atomic_write, atomic_write_json
 from .registry import make_estimator
 from .runtime import PhaseTimer, library_versions, peak_memory_mb, seed_everything
@@ -67,21 +69,44 @@ def resolve_n_clusters(n_clusters, dataset) -> tuple[int | None, str]:
     )
 
 
+REQUEST = "request.json"
+
+
+def resume_run(out, **overrides) -> RunResult:
+    """Continue the interrupted run in ``out`` with the arguments it was started with."""
+    out = Path(out)
+    if not (out / REQUEST).is_file():
+        raise InputError(f"{out} holds no interrupted run to resume ({REQUEST} is missing).")
+    import json
+
+    request = json.loads((out / REQUEST).read_text(encoding="utf-8"))
+    return run(**{**request, **overrides}, out=out, resume=True)
+
+
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
         labels=None, progress: bool = False, monitor: bool = False, report: bool = True,
-        map_method: str = "umap") -> RunResult:
+        map_method: str = "umap", resume: bool = False) -> RunResult:
     """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
 
     ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
     data are used only for the external metrics, after fitting, and — with ``monitor`` —
     to record ACC/NMI/ARI in a deep method's training history (never for decisions).
     Image data fills an ``input_shape`` parameter the user left unset (convolutional nets).
+
+    With ``out``, deep methods checkpoint into ``out/checkpoint`` (removed once the run has
+    finished); SIGINT/SIGTERM save a checkpoint and stop, and :func:`resume_run` (or
+    ``resume=True``) continues from it with identical results.
     """
     from .data import Dataset, load_dataset
 
     started = time.time()
-    out = prepare_out_dir(out, force) if out is not None else None
+    request = {"method": method, "data": data if isinstance(data, str) else None, "n_clusters": n_clusters,
+               "seed": seed, "params": dict(params or {}), "split": split, "labels": labels, "monitor": monitor,
+               "report": report, "map_method": map_method}
+    out = prepare_out_dir(out, force or resume) if out is not None else None
+    if out is not None and request["data"] is not None and not resume:
+        atomic_write_json(out / REQUEST, request)
     timer = PhaseTimer(progress=progress)
     with timer.phase("load", "loading data"):
         ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels)
@@ -89,6 +114,8 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     estimator = make_estimator(method, **params)
     if ds.is_image and "input_shape" not in params and estimator.accepts_param("input_shape"):
         estimator.set_params(input_shape=tuple(ds.shape))
+    if out is not None and "checkpoint_dir" not in params and estimator.accepts_param("checkpoint_dir"):
+        estimator.set_params(checkpoint_dir=str(out / "checkpoint"))
     k, k_source = resolve_n_clusters(n_clusters, ds) if estimator.uses_n_clusters else (None, "not used")
     if k is not None:
         estimator.set_params(n_clusters=k)
@@ -98,7 +125,12 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CollapseWarning)
-        estimator.fit(ds.X, monitor_labels=ds.y if monitor else None)
+        with _stop_on_signals():
+            try:
+                estimator.fit(ds.X, monitor_labels=ds.y if monitor else None, resume=resume)
+            except TrainingInterrupted as exc:
+                hint = f"; continue with: deepclust run --resume {out}" if out is not None else ""
+                raise TrainingInterrupted(f"{exc.args[0].rstrip('.')}, and a checkpoint was saved{hint}.") from None
     collapse = [str(w.message) for w in caught if issubclass(w.category, CollapseWarning)]
     for w in caught:
         if issubclass(w.category, CollapseWarning):
@@ -137,6 +169,8 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     res = RunResult(estimator, labels_, result, record, out, confidence)
     if out is not None:
         write_outputs(res, timer)
+        shutil.rmtree(out / "checkpoint", ignore_errors=True)
+        (out / REQUEST).unlink(missing_ok=True)
         if report:
             from .viz import build_report
 
@@ -145,6 +179,33 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
             res.record["seconds"] = timer.seconds
             atomic_write_json(out / "run.json", res.record)
     return res
+
+
+@contextmanager
+def _stop_on_signals():
+    """During fitting, SIGINT/SIGTERM ask the trainer to checkpoint and stop at the next step
+    boundary; a second SIGINT interrupts at once."""
+    import signal
+
+    from .training.loop import request_interrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    state = {"asked": False}
+
+    def handler(signum, frame):
+        if state["asked"] and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        state["asked"] = True
+        request_interrupt()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:

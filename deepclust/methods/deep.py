@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
 from ..runtime import PhaseTimer
+from ..training.checkpoint import CheckpointStore
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.init import initial_clusters
 from ..training.pretrain import PretrainConfig, pretrain_autoencoder
@@ -54,6 +55,8 @@ PRETRAIN_PARAMS = {
 
 RUNTIME_PARAMS = {
     "device": Param("auto", (STR,), "'auto' (CUDA when available), 'cpu' or 'cuda'"),
+    "checkpoint_dir": Param(None, (NONE, STR), "folder for training checkpoints (resume with fit(X, resume=True))"),
+    "checkpoint_every": Param(1000, (positive_int(),), "steps between checkpoints when checkpoint_dir is set"),
     "random_state": Param(None, (SEED,), "seed of every random choice (torch, k-means, batch order)"),
     "verbose": Param(True, (BOOL,), "show progress bars"),
 }
@@ -92,14 +95,20 @@ class AutoencoderMixin:
             loss=self.reconstruction_loss,
             noise=self.noise, noise_level=self.noise_level, sparsity=self.sparsity,
             layer_epochs=self.layer_epochs, seed=seed, progress=self.verbose,
+            checkpoint_every=self.checkpoint_every,
         )
+
+    def _checkpoints(self):
+        """The checkpoint store of this fit, or ``None`` without ``checkpoint_dir``."""
+        return CheckpointStore(self.checkpoint_dir) if self.checkpoint_dir else None
 
     def _pretrain(self, X_t: torch.Tensor, seed: int) -> list[dict]:
         """Build ``network_`` for ``X_t`` on the training device and pretrain it."""
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
-        return pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed))
+        return pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed), self._checkpoints(),
+                                    getattr(self, "_resume", False))
 
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:
         """Embedding of a float32 tensor, computed in batches without gradients."""

@@ -28,6 +28,9 @@ class Callback:
     def on_train_end(self, trainer) -> None:
         """Called once after the last step."""
 
+    def on_interrupt(self, trainer) -> None:
+        """Called at a step boundary when SIGINT/SIGTERM asked training to stop."""
+
     def state_dict(self) -> dict:
         """JSON-serialisable state to checkpoint."""
         return {}
@@ -145,8 +148,9 @@ class TargetRefresh(Callback):
             trainer.request_stop(f"tol: {delta:.5f} of labels changed (< {self.tol})")
 
     def state_dict(self):
-        return {"records": self.records, "labels": None if self.labels is None else self.labels.tolist()}
+        return {"records": self.records, "labels": self.labels, "target": self.target}
 
     def load_state_dict(self, state):
-        self.records = state["records"]
+        self.records = list(state["records"])
         self.labels = None if state["labels"] is None else np.asarray(state["labels"])
+        self.target = state["target"]

@@ -11,11 +11,19 @@ batches an uninterrupted one would.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 
 import torch
 
-from ..errors import TrainingError
+from ..errors import TrainingError, TrainingInterrupted
+
+_INTERRUPT = threading.Event()
+
+
+def request_interrupt() -> None:
+    """Ask the running trainer to stop at the next step boundary (used by signal handlers)."""
+    _INTERRUPT.set()
 
 
 class Trainer:
@@ -66,6 +74,11 @@ class Trainer:
             epoch, pos = divmod(self.step, self.steps_per_epoch)
             if epoch != order_epoch:
                 order, order_epoch = self.epoch_order(epoch), epoch
+            if _INTERRUPT.is_set():
+                _INTERRUPT.clear()
+                for cb in self.callbacks:
+                    cb.on_interrupt(self)
+                raise TrainingInterrupted(f"Training was interrupted at step {self.step}.")
             for cb in self.callbacks:
                 cb.on_step_start(self)
             if self.stop_reason:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.losses import reconstruction_loss
 from .callbacks import LossHistory, ProgressBar
+from .checkpoint import Checkpoint, CheckpointStore
 from .device import autocast
 from .loop import Trainer
 
@@ -42,6 +43,7 @@ class PretrainConfig:
     layer_epochs: int = 10  # per layer pair, for mode="stacked"
     seed: int = 0
     progress: bool = True
+    checkpoint_every: int = 1000  # steps between checkpoints when a store is given
 
 
 def make_optimizer(name: str, params, lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
@@ -64,8 +66,14 @@ def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:
     raise ValueError(f"unknown noise {noise!r}")
 
 
-def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig) -> list[dict]:
-    """Pretrain ``ae`` on ``X`` (a float32 tensor on the training device); return its history."""
+def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig, store: CheckpointStore | None = None,
+                         resume: bool = False) -> list[dict]:
+    """Pretrain ``ae`` on ``X`` (a float32 tensor on the training device); return its history.
+
+    With a ``store``, every stage (each layer pair, then end-to-end training) is
+    checkpointed; with ``resume``, finished stages are loaded instead of retrained and an
+    unfinished one continues from its last checkpoint.
+    """
     if cfg.mode == "none" or cfg.epochs <= 0 and cfg.mode != "stacked":
         return []
     history: list[dict] = []
@@ -73,18 +81,27 @@ def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig) -> list[dict]
         if not isinstance(ae, MLPAutoencoder):
             raise ValueError("stacked pretraining needs the fully connected autoencoder")
         for layer in range(ae.n_layers):
-            history += _train_layer_pair(ae, X, layer, cfg)
+            history += _train_layer_pair(ae, X, layer, cfg, store, resume)
     if cfg.epochs > 0:
-        history += _train_end_to_end(ae, X, cfg, noise="none" if cfg.mode == "stacked" else cfg.noise)
+        history += _train_end_to_end(ae, X, cfg, "none" if cfg.mode == "stacked" else cfg.noise, store, resume)
     return history
 
 
-def _run(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn) -> list[dict]:
+def _run(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn, model, store, resume) -> list[dict]:
     opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg.momentum)
     history = LossHistory(phase, every=50)
-    trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed,
-                      callbacks=[history, ProgressBar(phase, cfg.progress)])
+    callbacks = [history, ProgressBar(phase, cfg.progress)]
+    trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks)
     trainer.max_steps = epochs * trainer.steps_per_epoch
+    if store is not None:
+        stage = phase.replace(" ", "-").replace("/", "-of-")
+        ckpt = Checkpoint(store, stage, cfg.checkpoint_every, {"model": model, "optimizer": opt, "history": history})
+        trainer.callbacks.insert(0, ckpt)
+        saved = store.load(stage) if resume else None
+        if saved is not None:
+            ckpt.restore(trainer, saved)
+            if saved["done"]:
+                return history.records
 
     def step(idx):
         with autocast(X.device):
@@ -99,7 +116,7 @@ def _run(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn) -> li
     return history.records
 
 
-def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str) -> list[dict]:
+def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str, store=None, resume=False) -> list[dict]:
     def loss_fn(xb):
         z = ae.encode(corrupt(xb, noise, cfg.noise_level))
         losses = {"reconstruction": reconstruction_loss(ae.decode(z).float(), xb, cfg.loss)}
@@ -108,10 +125,10 @@ def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str) -> list[dict]:
         return losses
 
     ae.train()
-    return _run(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn)
+    return _run(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn, ae, store, resume)
 
 
-def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig) -> list[dict]:
+def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig, store=None, resume=False) -> list[dict]:
     enc, dec = ae.encoder_layers[layer], ae.decoder_layers[layer]
     last = layer == ae.n_layers - 1
 
@@ -130,4 +147,4 @@ def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig) ->
         return {"reconstruction": reconstruction_loss(rec.float(), h, "mse")}
 
     return _run(X, cfg, [*enc.parameters(), *dec.parameters()], cfg.layer_epochs,
-                f"pretrain layer {layer + 1}/{ae.n_layers}", loss_fn)
+                f"pretrain layer {layer + 1}/{ae.n_layers}", loss_fn, ae, store, resume)

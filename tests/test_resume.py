@@ -1,0 +1,92 @@
+"""Checkpoints: a run killed part-way (SIGKILL) or stopped (SIGTERM) resumes to exactly the labels
+of an uninterrupted run with the same seed (CPU)."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.training.checkpoint import CheckpointStore, flatten, unflatten
+
+SETTINGS = ["--set", "hidden_dims=[64, 64, 128]", "--set", "pretrain_epochs=15", "--set", "pretrain_batch_size=64",
+            "--set", "maxiter=900", "--set", "update_interval=30", "--set", "tol=0", "--set", "checkpoint_every=50",
+            "--set", "verbose=false"]
+
+
+def _cmd(out, method="idec"):
+    return [sys.executable, "-m", "deepclust", "run", method, "--data", "digits", "--seed", "3", "--out", str(out),
+            "--no-report", *SETTINGS]
+
+
+def _labels(out):
+    return (out / "labels.csv").read_text()
+
+
+def _start_and_wait(cmd, marker, timeout=300):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not marker.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before {marker.name} appeared: {proc.stderr.read()[-500:]}")
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    subprocess.run(_cmd(out), check=True, capture_output=True)
+    assert not (out / "checkpoint").exists() and not (out / "request.json").exists()
+    return _labels(out)
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "clustering"])
+def test_sigkill_then_resume_gives_identical_labels(tmp_path, reference, stage):
+    out = tmp_path / "run"
+    proc = _start_and_wait(_cmd(out), out / "checkpoint" / stage / "state.json")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "labels.csv").exists()
+    done = subprocess.run([sys.executable, "-m", "deepclust", "run", "--resume", str(out)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert _labels(out) == reference
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = _start_and_wait(_cmd(out), out / "checkpoint" / "clustering" / "state.json")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "checkpoint was saved" in err and f"--resume {out}" in err and "Traceback" not in err
+    subprocess.run([sys.executable, "-m", "deepclust", "run", "--resume", str(out)], check=True, capture_output=True)
+    assert _labels(out) == reference
+
+
+def test_resume_without_a_run_is_one_sentence(tmp_path, capsys):
+    from deepclust.cli import main
+
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "no interrupted run to resume" in capsys.readouterr().err
+
+
+def test_flatten_round_trip_and_store(tmp_path):
+    state = {"a": torch.arange(3.0), "b": [1, {"c": np.ones(2)}], "d": (1, 2), 4: "x", "e": None}
+    tensors = {}
+    back = unflatten(flatten(state, "s", tensors), tensors)
+    assert torch.equal(back["a"], state["a"]) and np.array_equal(back["b"][1]["c"], np.ones(2))
+    assert back["d"] == (1, 2) and back[4] == "x" and back["e"] is None
+    store = CheckpointStore(tmp_path)
+    store.save("stage", state)
+    assert torch.equal(store.load("stage")["a"], state["a"])
+    assert store.load("missing") is None
+    (tmp_path / "stage" / "tensors.safetensors").write_bytes(b"not safetensors")
+    from deepclust.errors import InputError
+
+    with pytest.raises(InputError, match="unreadable"):
+        store.load("stage")
