@@ -3,7 +3,9 @@
 Each cell runs ``deepclust run`` in its own process, so its wall time and peak memory are its
 own (JIT compilation and imports included, as a user would see them) and a crash in one cell
 cannot take the others down. Finished cells are found in ``results.jsonl`` and skipped, so an
-interrupted benchmark continues where it stopped. ``table.md`` holds medians with
+interrupted benchmark continues where it stopped; a deep run interrupted mid-cell continues
+from its checkpoint (its row says ``"resumed": true`` and its seconds then cover only the
+resumed part, so use such rows for accuracy, not for timing). ``table.md`` holds medians with
 [min, max] spread over seeds.
 """
 
@@ -48,6 +50,9 @@ class Cell:
         return safe[:150]
 
     def command(self, out: Path) -> list[str]:
+        """The ``deepclust run`` command of this cell; an interrupted deep run is resumed."""
+        if (out / "request.json").is_file() and (out / "checkpoint").is_dir():
+            return [sys.executable, "-m", "deepclust", "run", "--resume", str(out)]
         cmd = [sys.executable, "-m", "deepclust", "run", self.method, "--data", self.data,
                "--seed", str(self.seed), "--out", str(out), "--force", "--no-report"]
         if self.n_clusters is not None:
@@ -80,10 +85,11 @@ def _append(path: Path, row: dict) -> None:
 def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     """Run one cell in a subprocess and return its JSON line (status ok or failed)."""
     out = root / "cells" / cell.folder
+    resumed = cell.command(out)[4] == "--resume"
     started = time.time()
     row = {"key": cell.key, "method": cell.method, "data": cell.data, "seed": cell.seed,
            "overrides": list(cell.overrides), "n_clusters": cell.n_clusters,
-           "date": time.strftime("%Y-%m-%d", time.localtime(started))}
+           "date": time.strftime("%Y-%m-%d", time.localtime(started)), "resumed": resumed}
     try:
         proc = subprocess.run(cell.command(out), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
@@ -161,7 +167,7 @@ def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool =
                  "seeds": sorted(r["seed"] for r in rs)}
         for m in metrics:
             entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
-        entry["seconds"] = [sum(r["seconds"].values()) for r in rs]
+        entry["seconds"] = [sum(r["seconds"].values()) for r in rs if not r.get("resumed")]  # partial if resumed
         entry["noise_fraction"] = [r.get("noise_fraction", 0.0) for r in rs]
         out.append(entry)
     return out
@@ -173,9 +179,9 @@ def markdown_table(rows: list[dict], metrics=("acc", "nmi", "ari")) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in summarize(rows, metrics):
         secs = e["seconds"]
+        timing = f"{statistics.median(secs):.0f} [{min(secs):.0f}, {max(secs):.0f}]" if secs else "—"
         cells = [e["method"], e["data"], " ".join(e["overrides"]) or "defaults", str(e["n"]),
-                 str(len(e["seeds"])), *[_fmt(e[m]) for m in metrics],
-                 f"{statistics.median(secs):.0f} [{min(secs):.0f}, {max(secs):.0f}]"]
+                 str(len(e["seeds"])), *[_fmt(e[m]) for m in metrics], timing]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in rows if r.get("status") != "ok"]
     if failed:

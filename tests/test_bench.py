@@ -67,3 +67,14 @@ def test_table_uses_latest_line_per_cell_and_torn_lines_are_ignored(tmp_path):
     rows = read_results(p)
     assert len(rows) == 2
     assert "| k | d | defaults | 5 | 1 | 0.900 | 0.900 | 0.900 | 1 [1, 1] |" in markdown_table(rows)
+
+
+def test_interrupted_deep_cell_is_resumed_not_restarted(tmp_path):
+    from deepclust.bench import Cell
+
+    cell = Cell("dec", "digits", 0)
+    out = tmp_path / "cell"
+    assert "--resume" not in cell.command(out)
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "request.json").write_text("{}")
+    assert cell.command(out)[-2:] == ["--resume", str(out)]
