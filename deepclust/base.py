@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from .data.lazy import map_row_chunks, materialize
 from .errors import InputError
 from .params import validate_params
 from .validation import check_features, check_labels, check_n_clusters
@@ -58,6 +59,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     method_name = "base"
     can_predict = False
     can_save = False
+    #: whether ``_fit`` reads data kept on disk (:class:`~deepclust.data.lazy.LazyMatrix`)
+    #: batch by batch; otherwise such data is converted to an in-memory array first
+    streams_input = False
     _parameter_constraints: dict = {}
 
     # ------------------------------------------------------------------ fitting
@@ -70,7 +74,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         the checkpoints in their ``checkpoint_dir`` (others ignore it).
         """
         validate_params(self)
-        X = check_features(X)
+        X = materialize(check_features(X), self.streams_input)
         if self.uses_n_clusters and self.n_clusters is not None:
             check_n_clusters(self.n_clusters, X.shape[0])
         if monitor_labels is not None:
@@ -108,16 +112,20 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
 
     # --------------------------------------------------------------- prediction
     def predict(self, X):
-        """Assign new samples to the learned clusters."""
+        """Assign new samples to the learned clusters.
+
+        Data kept on disk (a memory map or :class:`~deepclust.data.lazy.LazyMatrix`) is
+        streamed in chunks of rows, so memory stays bounded for files larger than RAM.
+        """
         X = self._check_predict_input(X)
-        return np.asarray(self._predict(X))
+        return map_row_chunks(self._predict, X)
 
     def predict_proba(self, X):
-        """Soft assignment of new samples to each cluster (rows sum to 1)."""
+        """Soft assignment of new samples to each cluster (rows sum to 1); streamed like :meth:`predict`."""
         if not hasattr(self, "_predict_proba"):
             raise InputError(f"Method {self.method_name!r} has no soft assignments (predict_proba).")
         X = self._check_predict_input(X)
-        return np.asarray(self._predict_proba(X))
+        return map_row_chunks(self._predict_proba, X)
 
     def _check_predict_input(self, X):
         if not self.can_predict:

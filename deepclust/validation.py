@@ -16,10 +16,21 @@ def check_features(X, *, name: str = "X", dtype=np.float32, allow_memmap: bool =
 
     Accepts anything ``numpy.asarray`` understands (lists, arrays, memory maps). Rejects
     non-numeric content, 0-D or 1-D input, zero samples or zero features, and NaN or
-    infinite values. A memory-mapped array of the right dtype is returned as it is, so large
-    files are not copied into memory (its finiteness is checked in chunks).
+    infinite values. Data kept on disk is returned as it is, so large files are not copied
+    into memory (its finiteness is checked in chunks): a float32 memory map stays one, and a
+    :class:`~deepclust.data.lazy.LazyMatrix` (or a memory map of another number type,
+    which becomes one) converts rows when they are read.
     """
-    if allow_memmap and isinstance(X, np.memmap) and X.ndim == 2 and X.dtype.kind in "fiu":
+    from .data.lazy import LazyMatrix
+
+    if allow_memmap and isinstance(X, np.memmap) and X.ndim == 2 and X.dtype.kind in "fiu" \
+            and X.dtype != np.float32:
+        X = LazyMatrix(X)
+    if allow_memmap and isinstance(X, LazyMatrix):
+        arr = X
+        if X.raw.dtype.kind == "f":
+            _check_finite(X.raw, name)
+    elif allow_memmap and isinstance(X, np.memmap) and X.ndim == 2 and X.dtype == np.float32:
         arr = X
     else:
         try:
@@ -39,6 +50,8 @@ def check_features(X, *, name: str = "X", dtype=np.float32, allow_memmap: bool =
         raise InputError(f"{name} has 0 samples; at least 1 is required.")
     if arr.shape[1] == 0:
         raise InputError(f"{name} has 0 features; at least 1 is required.")
+    if isinstance(arr, LazyMatrix):
+        return arr
     if arr.dtype.kind == "f":
         _check_finite(arr, name)
     if arr is X and isinstance(X, np.memmap):

@@ -5,9 +5,11 @@
   their shape kept, and uint8 images are scaled by 1/255. A 4-D array whose last axis is
   not a channel count (1, 3 or 4) but whose second axis is, is read as channel-first
   ``(n, C, H, W)`` and transposed to H, W, C.
-* ``.npy`` files over :data:`MMAP_THRESHOLD` bytes are opened with ``mmap_mode="r"``. A
-  2-D (or image) float32 array is then used in place without being copied into memory;
-  other dtypes are converted, which needs memory for the float32 copy.
+* ``.npy`` files are opened with ``mmap_mode="r"``. When their float32 version would take
+  more than :data:`MMAP_THRESHOLD` bytes they stay on disk: a float32 array is used in place
+  as a memory map, any other dtype becomes a :class:`~deepclust.data.lazy.LazyMatrix` that
+  converts (and, for uint8 images, scales) rows only when they are read. Smaller files are
+  read into memory.
 * ``.npz`` archives hold the features under one of :data:`FEATURE_KEYS` and, optionally,
   the labels under one of :data:`LABEL_KEYS` (or the key given as ``labels=``).
 """
@@ -15,6 +17,8 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
+from tokenize import TokenError
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +26,26 @@ import numpy as np
 from ..errors import InputError
 from ..validation import check_features
 from .dataset import Dataset
+from .lazy import LazyMatrix
 from .labels import encode_labels
 
-MMAP_THRESHOLD = 1 << 30  # 1 GiB
+MMAP_THRESHOLD = 1 << 30  # 1 GiB of float32 features
 FEATURE_KEYS = ("x", "X", "data", "features", "embeddings")
 LABEL_KEYS = ("y", "labels", "targets")
 CHANNELS = (1, 3, 4)
+# What numpy's readers raise on damaged files: bad headers fail inside its header parser
+# (SyntaxError, tokenize.TokenError), damaged archives inside zipfile/zlib. With
+# allow_pickle=False nothing in the file is executed, so these are all "not readable".
+UNREADABLE = (ValueError, OSError, EOFError, SyntaxError, TokenError, KeyError, TypeError,
+              zipfile.BadZipFile, zlib.error, NotImplementedError)
 
 
 def array_to_features(array: np.ndarray, name: str) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Turn a 2-D feature array or a 3-D/4-D image stack into ``(X, shape)``."""
+    """Turn a 2-D feature array or a 3-D/4-D image stack into ``(X, shape)``.
+
+    A memory-mapped ``array`` stays on disk: ``X`` is then the memory map itself (float32)
+    or a :class:`~deepclust.data.lazy.LazyMatrix` over it.
+    """
     if array.dtype.kind not in "fiub":
         raise InputError(f"{name} must hold numbers, but its values have type {array.dtype}.")
     if array.ndim == 4 and array.shape[-1] not in CHANNELS and array.shape[1] in CHANNELS:
@@ -41,9 +55,14 @@ def array_to_features(array: np.ndarray, name: str) -> tuple[np.ndarray, tuple[i
     elif array.ndim == 4:
         shape = tuple(array.shape[1:])
     else:
+        if isinstance(array, np.memmap) and array.ndim == 2 and array.dtype != np.float32:
+            array = LazyMatrix(array)
         X = check_features(array, name=name)
         return X, (X.shape[1],)
     n = array.shape[0]
+    if isinstance(array, np.memmap) and not (array.dtype == np.float32 and array.flags.c_contiguous):
+        divisor = 255.0 if array.dtype == np.uint8 else None
+        return check_features(LazyMatrix(array.reshape(n, -1), divisor), name=name), tuple(int(s) for s in shape)
     if array.dtype == np.float32 and array.flags.c_contiguous:
         X = array.reshape(n, -1)  # a view: memory maps stay memory maps
     elif array.dtype == np.uint8:
@@ -55,12 +74,13 @@ def array_to_features(array: np.ndarray, name: str) -> tuple[np.ndarray, tuple[i
 
 
 def load_npy(path: Path) -> Dataset:
-    """Load a ``.npy`` file (memory-mapped when larger than :data:`MMAP_THRESHOLD`)."""
-    mmap = "r" if path.stat().st_size > MMAP_THRESHOLD else None
+    """Load a ``.npy`` file; kept on disk when its float32 version exceeds :data:`MMAP_THRESHOLD`."""
     try:
-        array = np.load(path, mmap_mode=mmap, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except UNREADABLE as exc:
         raise InputError(f"{path.name} could not be read as a .npy file ({_short(exc)}).") from None
+    if array.size * 4 <= MMAP_THRESHOLD:
+        array = np.array(array)  # small: read into memory (and release the map)
     X, shape = array_to_features(array, path.name)
     return Dataset(X=X, y=None, shape=shape, source=str(path), name=path.stem)
 
@@ -83,7 +103,7 @@ def load_npz(path: Path, labels: str | None = None) -> Dataset:
             label_key = labels or next((k for k in LABEL_KEYS if k in keys), None)
             array = archive[feature_key]
             raw_labels = archive[label_key] if label_key is not None else None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except UNREADABLE as exc:
         raise InputError(f"{path.name} could not be read as a .npz file ({_short(exc)}).") from None
     X, shape = array_to_features(array, f"{path.name}[{feature_key!r}]")
     y, class_names = (None, None)

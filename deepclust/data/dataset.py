@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import check_labels
+from .lazy import LazyImages, LazyMatrix
 
 
 @dataclass
@@ -16,8 +17,9 @@ class Dataset:
 
     Attributes:
         X: ``(n_samples, n_features)`` float32 array. Images are flattened in H, W, C order
-            and scaled to [0, 1]. Large ``.npy`` files may arrive as a read-only
-            :class:`numpy.memmap` that was not copied into memory.
+            and scaled to [0, 1]. Large ``.npy`` files stay on disk: ``X`` is then a read-only
+            float32 :class:`numpy.memmap` or a :class:`~deepclust.data.lazy.LazyMatrix` that
+            converts rows as they are read.
         y: ``(n_samples,)`` int64 labels, or ``None``. Labels are only ever used for
             evaluation, never for fitting.
         shape: original per-sample shape: ``(H, W, C)`` for images, ``(d,)`` otherwise.
@@ -36,7 +38,7 @@ class Dataset:
     paths: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.X, np.ndarray) or self.X.ndim != 2:
+        if not isinstance(self.X, (np.ndarray, LazyMatrix)) or self.X.ndim != 2:
             raise InputError("Dataset.X must be a 2-D array (samples x features).")
         self.shape = tuple(int(s) for s in self.shape) or (int(self.X.shape[1]),)
         if int(np.prod(self.shape)) != self.X.shape[1]:
@@ -64,12 +66,18 @@ class Dataset:
         return len(self.shape) == 3
 
     def images(self) -> np.ndarray:
-        """Return ``X`` as an ``(n, H, W, C)`` array (a view, not a copy)."""
+        """Return ``X`` as an ``(n, H, W, C)`` array (a view, not a copy).
+
+        For data kept on disk this is a :class:`~deepclust.data.lazy.LazyImages`, whose
+        indexing reads only the requested images.
+        """
         if not self.is_image:
             raise InputError(
                 f"Dataset {self.name or self.source!r} holds feature vectors of shape "
                 f"{self.shape}, not images."
             )
+        if isinstance(self.X, LazyMatrix):
+            return LazyImages(self.X, self.shape)
         return self.X.reshape((self.n_samples, *self.shape))
 
     def subset(self, indices) -> Dataset:

@@ -26,10 +26,11 @@ class AutoencoderReducer(AutoencoderMixin, BaseReducer):
 
     can_transform = True
     can_save = True
+    streams_input = True
 
     def _fit_transform(self, X):
         X_t = as_tensor(X, self._device())
-        self.history_ = {"pretrain": self._pretrain(X_t, self._seed())}
+        self.history_ = {"pretrain": self._pretrain(X_t, self._seed(), X)}
         return self.embed(X_t).cpu().numpy()
 
     def _transform(self, X):

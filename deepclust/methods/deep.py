@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..base import BaseClusterer
+from ..data.lazy import map_row_chunks
 from ..errors import InputError
 from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
@@ -57,6 +58,10 @@ RUNTIME_PARAMS = {
     "device": Param("auto", (STR,), "'auto' (CUDA when available), 'cpu' or 'cuda'"),
     "checkpoint_dir": Param(None, (NONE, STR), "folder for training checkpoints (resume with fit(X, resume=True))"),
     "checkpoint_every": Param(1000, (positive_int(),), "steps between checkpoints when checkpoint_dir is set"),
+    "pretrain_cache": Param(None, (NONE, STR),
+                            "folder of pretrained autoencoders to reuse: a fit with the same data, network, "
+                            "pretraining settings and seed loads the weights instead of pretraining again, with "
+                            "identical results (as DEC-keras reuses ae_weights.h5)"),
     "random_state": Param(None, (SEED,), "seed of every random choice (torch, k-means, batch order)"),
     "verbose": Param(True, (BOOL,), "show progress bars"),
 }
@@ -102,13 +107,36 @@ class AutoencoderMixin:
         """The checkpoint store of this fit, or ``None`` without ``checkpoint_dir``."""
         return CheckpointStore(self.checkpoint_dir) if self.checkpoint_dir else None
 
-    def _pretrain(self, X_t: torch.Tensor, seed: int) -> list[dict]:
-        """Build ``network_`` for ``X_t`` on the training device and pretrain it."""
+    def _pretrain(self, X_t: torch.Tensor, seed: int, X=None) -> list[dict]:
+        """Build ``network_`` for ``X_t`` on the training device and pretrain it.
+
+        With ``pretrain_cache`` set (and the original array ``X`` given, for its fingerprint),
+        a cached autoencoder for the same inputs is loaded instead; ``pretrain_cached_`` tells
+        which happened and ``pretrain_cache_seconds_`` how long the cached pretraining took.
+        """
+        import time
+
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
-        return pretrain_autoencoder(self.network_, X_t, self._pretrain_config(seed), self._checkpoints(),
-                                    getattr(self, "_resume", False))
+        cfg = self._pretrain_config(seed)
+        cache = key = inputs = None
+        self.pretrain_cached_ = False
+        if self.pretrain_cache and X is not None and cfg.mode != "none":
+            from ..training.pretrain_cache import PretrainCache, cache_key, data_fingerprint
+
+            cache = PretrainCache(self.pretrain_cache)
+            key, inputs = cache_key(self.network_.config(), cfg, data_fingerprint(X))
+            meta = cache.load(key, self.network_)
+            if meta is not None:
+                self.pretrain_cached_, self.pretrain_cache_seconds_ = True, meta["seconds"]
+                return meta["history"]
+        start = time.perf_counter()
+        history = pretrain_autoencoder(self.network_, X_t, cfg, self._checkpoints(), getattr(self, "_resume", False))
+        if cache is not None:
+            cache.save(key, self.network_, {**inputs, "history": history,
+                                            "seconds": time.perf_counter() - start})
+        return history
 
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:
         """Embedding of a float32 tensor, computed in batches without gradients."""
@@ -159,6 +187,7 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
 
     can_predict = True
     can_save = True
+    streams_input = True
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X):
@@ -168,7 +197,7 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
         self.history_ = {"pretrain": [], "clustering": [], "refresh": []}
         X_t = as_tensor(X, resolve_device(self.device))
         with timer.phase("pretrain"):
-            self.history_["pretrain"] = self._pretrain(X_t, seed)
+            self.history_["pretrain"] = self._pretrain(X_t, seed, X)
         with timer.phase("init"):
             Z = self.embed(X_t).cpu().numpy()
             centers, init_labels = initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
@@ -189,7 +218,7 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
     def transform(self, X):
         """The learned embedding z of new data (n_samples x embedding_dim)."""
         X = self._check_predict_input(X)
-        return self.embed(as_tensor(X, self._device())).cpu().numpy()
+        return map_row_chunks(lambda chunk: self.embed(as_tensor(chunk, self._device())).cpu().numpy(), X)
 
     def _predict(self, X):
         return self._predict_proba(X).argmax(axis=1)

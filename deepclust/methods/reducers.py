@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..data.lazy import materialize
 from ..errors import InputError
 from ..params import SEED, Interval, Options, positive_int, validate_params
 from ..registry import register_reducer
@@ -27,12 +28,13 @@ class BaseReducer(BaseEstimator):
     method_name = "reducer"
     can_transform = False
     can_save = False
+    streams_input = False  # see BaseClusterer.streams_input
     _parameter_constraints: dict = {}
 
     def fit_transform(self, X) -> np.ndarray:
         """Fit on ``X`` and return its reduced coordinates (float32)."""
         validate_params(self)
-        return np.asarray(self._fit_transform(X), dtype=np.float32)
+        return np.asarray(self._fit_transform(materialize(X, self.streams_input)), dtype=np.float32)
 
     def transform(self, X) -> np.ndarray:
         """Map new data with the fitted reducer (only when ``can_transform``)."""

@@ -33,8 +33,38 @@ def autocast(device: torch.device):
     return nullcontext()
 
 
-def as_tensor(X, device: torch.device) -> torch.Tensor:
-    """A float32 tensor of ``X`` on ``device`` (no copy for a float32 CPU array)."""
+class StreamedRows:
+    """Tensor-like row access to data kept on disk (:class:`~deepclust.data.lazy.LazyMatrix`).
+
+    Training code reads ``X_t[indices]`` and ``X_t[a:b]`` and asks ``X_t.shape`` and
+    ``X_t.device``; for data larger than memory :func:`as_tensor` returns this object, which
+    reads just those rows from disk and moves them to the device.
+    """
+
+    def __init__(self, matrix, device: torch.device):
+        self.matrix = matrix
+        self.device = device
+        self.shape = torch.Size(matrix.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        return torch.from_numpy(self.matrix[key]).to(self.device)
+
+
+def as_tensor(X, device: torch.device):
+    """A float32 tensor of ``X`` on ``device`` (no copy for a float32 CPU array).
+
+    Data kept on disk as a :class:`~deepclust.data.lazy.LazyMatrix` gives a
+    :class:`StreamedRows` instead, which reads rows only when they are indexed.
+    """
+    from ..data.lazy import LazyMatrix
+
+    if isinstance(X, LazyMatrix):
+        return StreamedRows(X, device)
     t = torch.from_numpy(X) if not isinstance(X, torch.Tensor) else X
     return t.to(device=device, dtype=torch.float32)
 
