@@ -171,3 +171,12 @@ def test_unsavable_method_says_so(tmp_path):
     est = make_estimator("hdbscan").fit(X)
     with pytest.raises(InputError, match="cannot be saved"):
         est.save(tmp_path / "m")
+
+
+def test_stage_parameter_dicts_are_kept_and_merged():
+    est = make_estimator("ae+kmeans", reducer_params={"pretrain_epochs": 2}, clusterer_params={"n_init": 3})
+    assert est.reducer_params == {"pretrain_epochs": 2} and est.clusterer_params == {"n_init": 3}
+    est.set_params(embedding_dim=4)
+    assert est.reducer_params == {"pretrain_epochs": 2, "embedding_dim": 4}
+    est.set_params(reducer_params={"hidden_dims": (8,)})
+    assert est.reducer_params == {"hidden_dims": (8,)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 
 from ..base import BaseClusterer
+from ..data.lazy import map_row_chunks
 from ..errors import InputError
 from ..params import DICT, NONE, SEED, STR, positive_int
 from ..registry import clusterer_class, reducer_class
@@ -60,6 +61,8 @@ class TwoStage(BaseClusterer):
         self.reducer_params = reducer_params
         self.clusterer_params = clusterer_params
 
+    streams_input = True  # the reducer converts data kept on disk unless it streams it itself
+
     @property
     def method_name(self) -> str:  # type: ignore[override]
         return f"{self.reducer}+{self.clusterer}"
@@ -83,7 +86,9 @@ class TwoStage(BaseClusterer):
     def set_params(self, **params):
         """Set parameters; stage parameters go into ``reducer_params``/``clusterer_params``."""
         own = self.get_params(deep=False)
-        stage = {"reducer": dict(self.reducer_params or {}), "clusterer": dict(self.clusterer_params or {})}
+        # stage dicts passed whole replace the current ones; bare stage parameters are added to them
+        stage = {name: dict(params.get(f"{name}_params", getattr(self, f"{name}_params")) or {})
+                 for name in ("reducer", "clusterer")}
         direct = {}
         for key, value in params.items():
             if key in own:
@@ -133,12 +138,15 @@ class TwoStage(BaseClusterer):
         self.clusterer_ = self._build("clusterer")
         timer = PhaseTimer()
         self.phase_seconds_ = timer.seconds
+        if hasattr(self.reducer_, "checkpoint_dir"):  # a trained reducer resumes from its checkpoints
+            self.reducer_._resume = getattr(self, "_resume", False)
         with timer.phase("reduce"):
             self.embedding_ = self.reducer_.fit_transform(X)
         with timer.phase("cluster"):
             self.clusterer_.fit(self.embedding_)
-        if hasattr(self.reducer_, "history_"):
-            self.history_ = self.reducer_.history_
+        for attr in ("history_", "pretrain_cached_", "pretrain_cache_seconds_"):
+            if hasattr(self.reducer_, attr):
+                setattr(self, attr, getattr(self.reducer_, attr))
         self.labels_ = self.clusterer_.labels_
         for attr in ("proba_", "confidence_"):
             if hasattr(self.clusterer_, attr):
@@ -147,7 +155,7 @@ class TwoStage(BaseClusterer):
     def transform(self, X):
         """The reduced coordinates of new data (when the reducer can map new data)."""
         self._check_fitted()
-        return self.reducer_.transform(self._check_predict_input(X))
+        return map_row_chunks(self.reducer_.transform, self._check_predict_input(X))
 
     def _predict(self, X):
         return self.clusterer_.predict(self.reducer_.transform(X))

@@ -1,0 +1,63 @@
+"""pretrain_cache: a pretrained autoencoder is reused across fits and methods with identical results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from deepclust.bench import run_seconds
+from deepclust.errors import InputError
+from deepclust.registry import make_estimator
+
+X = (load_digits().data[:600] / 16.0).astype(np.float32)
+AE = {"hidden_dims": (32, 32, 64), "pretrain_epochs": 3, "pretrain_batch_size": 64, "verbose": False}
+IDEC = {**AE, "maxiter": 60, "update_interval": 20, "n_clusters": 10, "random_state": 4}
+
+pytestmark = pytest.mark.filterwarnings("ignore::deepclust.errors.CollapseWarning")
+
+
+def test_cache_miss_then_hit_gives_identical_labels(tmp_path):
+    plain = make_estimator("idec", **IDEC).fit(X)
+    first = make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+    second = make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+    assert not first.pretrain_cached_ and second.pretrain_cached_
+    np.testing.assert_array_equal(plain.labels_, first.labels_)
+    np.testing.assert_array_equal(first.labels_, second.labels_)
+    np.testing.assert_allclose(first.proba_, second.proba_, rtol=0, atol=0)
+    assert second.history_["pretrain"] == first.history_["pretrain"]
+    assert second.pretrain_cache_seconds_ > 0
+    entries = list(tmp_path.iterdir())
+    assert len(entries) == 1 and {p.name for p in entries[0].iterdir()} == {"meta.json", "weights.safetensors"}
+
+
+def test_the_cache_is_shared_across_methods_with_the_same_autoencoder(tmp_path):
+    make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+    reducer = {**AE, "pretrain_cache": str(tmp_path)}
+    shared = make_estimator("ae+kmeans", n_clusters=10, random_state=4, reducer_params=reducer).fit(X)
+    fresh = make_estimator("ae+kmeans", n_clusters=10, random_state=4, reducer_params=AE).fit(X)
+    assert shared.pretrain_cached_
+    np.testing.assert_array_equal(shared.labels_, fresh.labels_)
+
+
+@pytest.mark.parametrize("change", [{"random_state": 5}, {"pretrain_epochs": 2}, {"embedding_dim": 6}])
+def test_different_inputs_do_not_hit(tmp_path, change):
+    make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+    other = make_estimator("idec", **{**IDEC, **change}, pretrain_cache=str(tmp_path)).fit(X)
+    assert not other.pretrain_cached_ and len(list(tmp_path.iterdir())) == 2
+    again = make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X[:500])  # other data
+    assert not again.pretrain_cached_
+
+
+def test_a_damaged_entry_is_refused_clearly(tmp_path):
+    make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+    entry = next(tmp_path.iterdir())
+    (entry / "weights.safetensors").write_bytes(b"\x80\x04not a tensor file")
+    with pytest.raises(InputError, match="unreadable.*delete the folder"):
+        make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
+
+
+def test_bench_timing_counts_the_cached_pretraining():
+    row = {"seconds": {"fit": 10.0, "load": 1.0}, "pretrain_cached": True, "pretrain_cache_seconds": 100.0}
+    assert run_seconds(row) == 111.0
+    assert run_seconds({**row, "pretrain_cached": False}) == 11.0
