@@ -84,9 +84,11 @@ def read_label_file(path: str | os.PathLike) -> np.ndarray:
     if not path.exists():
         raise MissingPathError(f"The labels file {path} does not exist.")
     if path.suffix.lower() == ".npy":
+        from .arrays import UNREADABLE
+
         try:
             arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
+        except UNREADABLE as exc:
             raise InputError(
                 f"{path.name} could not be read as a .npy labels file ({exc})."
             ) from None
@@ -98,7 +100,9 @@ def read_label_file(path: str | os.PathLike) -> np.ndarray:
             )
         return arr
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    from .tables import text_errors
+
+    with text_errors(path, "labels file"), open(path, newline="", encoding="utf-8-sig") as fh:
         rows = [row for row in csv.reader(fh, delimiter=delimiter) if row]
     if not rows:
         raise InputError(f"The labels file {path.name} is empty.")

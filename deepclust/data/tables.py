@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,25 @@ from .labels import MISSING, encode_labels
 
 def load_text_table(path: Path, labels: str | None = None) -> Dataset:
     """Load a ``.csv`` (comma) or ``.tsv`` (tab) file whose first row is a header."""
+    with text_errors(path):
+        return _load_text_table(path, labels)
+
+
+@contextmanager
+def text_errors(path: Path, what: str = "file"):
+    """Turn undecodable bytes and malformed CSV into one-sentence :class:`InputError` s."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"The {what} {path.name} is not UTF-8 text (byte {exc.start} cannot be decoded); "
+            "save it as UTF-8 CSV."
+        ) from None
+    except csv.Error as exc:
+        raise InputError(f"The {what} {path.name} is not valid CSV ({exc}).") from None
+
+
+def _load_text_table(path: Path, labels: str | None) -> Dataset:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     with open(path, newline="", encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh, delimiter=delimiter), None)
