@@ -22,13 +22,42 @@ LIBRARIES = ("deepclust", "numpy", "scipy", "scikit-learn", "torch", "umap-learn
 
 
 def seed_everything(seed: int | None) -> None:
-    """Seed Python's ``random``, NumPy's legacy global generator and PyTorch (if imported)."""
+    """Seed Python's ``random``, NumPy's legacy global generator and PyTorch (if imported).
+
+    With ``DEEPCLUST_DETERMINISTIC=1`` in the environment it also calls
+    :func:`use_deterministic_torch`.
+    """
+    import os
+
+    if os.environ.get("DEEPCLUST_DETERMINISTIC") == "1":
+        use_deterministic_torch(True)
     if seed is None:
         return
     random.seed(seed)
     np.random.seed(seed % 2**32)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
+
+
+def use_deterministic_torch(enabled: bool = True) -> None:
+    """Ask PyTorch for deterministic kernels (needed for bit-identical runs on a GPU).
+
+    Sets ``torch.use_deterministic_algorithms``, turns cuDNN autotuning off and sets
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (required by cuBLAS) when it is not already set.
+    On the CPU deepclust runs are deterministic without it. An operation that has no
+    deterministic GPU kernel then raises instead of running silently non-deterministically.
+    :func:`seed_everything` calls it when the environment sets ``DEEPCLUST_DETERMINISTIC=1``
+    (so ``DEEPCLUST_DETERMINISTIC=1 deepclust run ...`` works). See ``docs/reproducibility.md``.
+    """
+    import os
+
+    import torch
+
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = enabled
 
 
 def library_versions() -> dict[str, str]:

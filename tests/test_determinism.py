@@ -34,3 +34,22 @@ def test_same_seed_same_labels(name):
         return est.fit_predict(X)
 
     assert np.array_equal(fit(), fit())
+
+
+def test_deterministic_torch_switch(monkeypatch):
+    import torch
+
+    from deepclust.runtime import seed_everything, use_deterministic_torch
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    monkeypatch.setenv("DEEPCLUST_DETERMINISTIC", "1")
+    try:
+        seed_everything(3)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        import os
+
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        use_deterministic_torch(False)
+    assert not torch.are_deterministic_algorithms_enabled()
