@@ -12,14 +12,15 @@ import torch
 
 from deepclust.training.checkpoint import CheckpointStore, flatten, unflatten
 
-SETTINGS = ["--set", "hidden_dims=[64, 64, 128]", "--set", "pretrain_epochs=15", "--set", "pretrain_batch_size=64",
-            "--set", "maxiter=900", "--set", "update_interval=30", "--set", "tol=0", "--set", "checkpoint_every=50",
-            "--set", "verbose=false"]
+AE = ["--set", "hidden_dims=[64, 64, 128]", "--set", "pretrain_epochs=15", "--set", "pretrain_batch_size=64",
+      "--set", "checkpoint_every=50", "--set", "verbose=false"]
+SETTINGS = {"idec": [*AE, "--set", "maxiter=900", "--set", "update_interval=30", "--set", "tol=0"],
+            "ae+kmeans": AE}
 
 
 def _cmd(out, method="idec"):
     return [sys.executable, "-m", "deepclust", "run", method, "--data", "digits", "--seed", "3", "--out", str(out),
-            "--no-report", *SETTINGS]
+            "--no-report", *SETTINGS[method]]
 
 
 def _labels(out):
@@ -36,25 +37,39 @@ def _start_and_wait(cmd, marker, timeout=300):
     return proc
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ref") / "run"
-    subprocess.run(_cmd(out), check=True, capture_output=True)
+def _reference(out, method="idec"):
+    subprocess.run(_cmd(out, method), check=True, capture_output=True)
     assert not (out / "checkpoint").exists() and not (out / "request.json").exists()
     return _labels(out)
 
 
-@pytest.mark.parametrize("stage", ["pretrain", "clustering"])
-def test_sigkill_then_resume_gives_identical_labels(tmp_path, reference, stage):
-    out = tmp_path / "run"
-    proc = _start_and_wait(_cmd(out), out / "checkpoint" / stage / "state.json")
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return _reference(tmp_path_factory.mktemp("ref") / "run")
+
+
+def _kill_then_resume(out, method, stage) -> str:
+    """Start a run, SIGKILL it once ``stage`` has a checkpoint, resume it; return the resumed labels."""
+    proc = _start_and_wait(_cmd(out, method), out / "checkpoint" / stage / "state.json")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "labels.csv").exists()
     done = subprocess.run([sys.executable, "-m", "deepclust", "run", "--resume", str(out)], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-800:]
-    assert _labels(out) == reference
+    assert f"Resuming {stage} from its checkpoint (at step" in done.stderr  # it did continue, not restart
+    return _labels(out)
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "clustering"])
+def test_sigkill_then_resume_gives_identical_labels(tmp_path, reference, stage):
+    assert _kill_then_resume(tmp_path / "run", "idec", stage) == reference
+
+
+def test_two_stage_autoencoder_resumes_its_pretraining(tmp_path):
+    """ae+kmeans: the autoencoder reducer checkpoints too, and a killed run resumes to the same labels."""
+    expected = _reference(tmp_path / "ref", "ae+kmeans")
+    assert _kill_then_resume(tmp_path / "run", "ae+kmeans", "pretrain") == expected
 
 
 def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path, reference):

@@ -106,7 +106,11 @@ class Checkpoint(Callback):
                 "objects": {k: o.state_dict() for k, o in self.objects.items()}}
 
     def restore(self, trainer, state: dict) -> None:
-        """Load a saved state into the objects and the trainer."""
+        """Load a saved state into the objects and the trainer, and say so on stderr."""
+        import sys
+
+        what = "finished" if state.get("done") else f"at step {int(state['step'])}"
+        sys.stderr.write(f"Resuming {self.stage} from its checkpoint ({what}).\n")
         for k, o in self.objects.items():
             o.load_state_dict(state["objects"][k])
         torch.set_rng_state(state["rng"])
