@@ -108,6 +108,9 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
         "n_clusters": record["n_clusters"],
         "versions": record["versions"],
         "seconds": record["seconds"],
+        "fit_phases": record.get("fit_phases", {}),
+        "pretrain_cached": record.get("pretrain_cached", False),
+        "pretrain_cache_seconds": record.get("pretrain_cache_seconds"),
         "peak_memory_mb": record["peak_memory_mb"]["overall"],
         "metrics": {k: metrics.get(k) for k in METRICS if k in metrics},
         "metrics_non_noise": {k: metrics[f"{k}_non_noise"] for k in METRICS if f"{k}_non_noise" in metrics},
@@ -145,13 +148,20 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
     return rows
 
 
-def _fmt(values: list[float]) -> str:
+def run_seconds(row: dict) -> float:
+    """Wall seconds of a run; with a cached pretraining, the seconds that pretraining took are added
+    (so a run's time never looks shorter because another run paid for its autoencoder)."""
+    return sum(row["seconds"].values()) + (row.get("pretrain_cache_seconds") or 0.0 if row.get("pretrain_cached") else 0.0)
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """``median [min, max]`` of ``values`` (just the value for one run, "—" for none)."""
     if not values:
         return "—"
     med = statistics.median(values)
     if len(values) == 1:
-        return f"{med:.3f}"
-    return f"{med:.3f} [{min(values):.3f}, {max(values):.3f}]"
+        return f"{med:.{digits}f}"
+    return f"{med:.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
 
 
 def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:
@@ -167,7 +177,7 @@ def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool =
                  "seeds": sorted(r["seed"] for r in rs)}
         for m in metrics:
             entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
-        entry["seconds"] = [sum(r["seconds"].values()) for r in rs if not r.get("resumed")]  # partial if resumed
+        entry["seconds"] = [run_seconds(r) for r in rs if not r.get("resumed")]  # partial if resumed
         entry["noise_fraction"] = [r.get("noise_fraction", 0.0) for r in rs]
         out.append(entry)
     return out
@@ -179,9 +189,9 @@ def markdown_table(rows: list[dict], metrics=("acc", "nmi", "ari")) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in summarize(rows, metrics):
         secs = e["seconds"]
-        timing = f"{statistics.median(secs):.0f} [{min(secs):.0f}, {max(secs):.0f}]" if secs else "—"
+        timing = spread(secs, 0)
         cells = [e["method"], e["data"], " ".join(e["overrides"]) or "defaults", str(e["n"]),
-                 str(len(e["seeds"])), *[_fmt(e[m]) for m in metrics], timing]
+                 str(len(e["seeds"])), *[spread(e[m]) for m in metrics], timing]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in rows if r.get("status") != "ok"]
     if failed:

@@ -212,6 +212,24 @@ def table(results):
     click.echo(markdown_table(rows))
 
 
+@cli.command()
+@click.argument("spec", type=click.Path())
+@click.option("--out", type=click.Path(), default=None, help="File to write (default: print it).")
+@click.option("--root", type=click.Path(), default=".", show_default=True,
+              help="Folder the spec's result paths are relative to (the repository root).")
+def results(spec, out, root):
+    """Build RESULTS.md (our figures beside the seeds' tables) from recorded JSON lines."""
+    from .fileio import atomic_write_text
+    from .results import load_spec, render_results
+
+    text = render_results(load_spec(spec), Path(root), spec_path=spec)
+    if out is None:
+        click.echo(text)
+    else:
+        atomic_write_text(Path(out), text)
+        click.echo(f"Wrote {out}")
+
+
 def _explain_missing_model(model_dir: Path) -> None:
     """When `run` wrote no model because the method cannot predict, say so plainly."""
     record = model_dir.parent / "run.json"

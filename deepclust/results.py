@@ -1,0 +1,153 @@
+"""``benchmarks/RESULTS.md`` from recorded JSON lines: our figures beside the seeds' tables.
+
+A *spec* (JSON) lists tables; each table lists rows, and each row says where its runs are
+recorded and which published figures it is compared with::
+
+    {"title": "...", "tables": [{
+        "title": "Seed 002: Fashion-MNIST 70,000",
+        "note": "free text shown under the title",
+        "command": "deepclust bench --methods kmeans --data fashion-mnist --seeds 0 1 2 ...",
+        "metrics": ["acc", "nmi", "ari"],
+        "reference": "seed 002",
+        "rows": [{"label": "k-means", "results": "benchmarks/foundation/results.jsonl",
+                  "method": "kmeans", "data": "fashion-mnist", "overrides": [],
+                  "scoring": "all", "reference": {"acc": 0.47, "nmi": 0.51, "ari": 0.35}}]}]}
+
+``scoring`` is ``"all"`` (every point; HDBSCAN's noise points count as one more cluster) or
+``"non_noise"`` (noise points dropped, as seed 004 scored HDBSCAN). Rows with
+``"format": "clustpy"`` read the peer benchmark's lines (:mod:`benchmarks.clustpy_peer`)
+and pick ``"assignments"`` (``own_assignments`` or ``kmeans_rerun``).
+
+Our figures are the median [min, max] over the recorded seeds and never typed by hand;
+a row with no recorded run says so. ``deepclust results SPEC --out benchmarks/RESULTS.md``
+writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from .bench import read_results, run_seconds, spread
+from .errors import InputError
+
+PHASES = ("pretrain", "init", "clustering", "reduce", "cluster")
+
+
+def load_spec(path) -> dict:
+    """Read and check a results spec (see the module docstring)."""
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"The results spec {path} does not exist.") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"The results spec {path.name} is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("tables"), list):
+        raise InputError(f"The results spec {path.name} needs a list under \"tables\".")
+    for table in spec["tables"]:
+        for row in table.get("rows", []):
+            missing = {"label", "results"} - set(row)
+            if missing:
+                raise InputError(f"A row of table {table.get('title')!r} lacks {', '.join(sorted(missing))}.")
+    return spec
+
+
+def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
+    latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
+    source = "metrics_non_noise" if spec_row.get("scoring") == "non_noise" else "metrics"
+    runs = []
+    for r in latest.values():
+        if r["method"] != spec_row.get("method") or r["data"] != spec_row.get("data", r["data"]):
+            continue
+        if list(r.get("overrides", [])) != list(spec_row.get("overrides", [])):
+            continue
+        runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
+                     "seconds": None if r.get("resumed") else run_seconds(r),
+                     "phases": _phases(r), "noise": r.get("noise_fraction", 0.0),
+                     "min_cluster": r.get("min_cluster_size")})
+    return runs
+
+
+def _phases(row: dict) -> dict:
+    """Fit phases of a run, with a cached pretraining counted at the seconds it originally took."""
+    phases = dict(row.get("fit_phases", {}))
+    if row.get("pretrain_cached") and row.get("pretrain_cache_seconds") is not None:
+        phases["pretrain"] = row["pretrain_cache_seconds"]
+    return phases
+
+
+def _clustpy_runs(rows: list[dict], spec_row: dict) -> list[dict]:
+    pick = spec_row.get("assignments", "own_assignments")
+    return [{"seed": r["seed"], "metrics": r[pick], "date": r.get("date"), "seconds": r["seconds"],
+             "phases": {}, "noise": 0.0, "min_cluster": None}
+            for r in rows if r.get("method") == spec_row.get("method")]
+
+
+def collect_runs(spec_row: dict, root: Path) -> list[dict]:
+    """The recorded runs a spec row refers to, normalised to seed/metrics/date/seconds."""
+    rows = read_results(root / spec_row["results"])
+    if spec_row.get("format") == "clustpy":
+        return _clustpy_runs(rows, spec_row)
+    return _deepclust_runs(rows, spec_row)
+
+
+def _seconds(runs: list[dict]) -> str:
+    secs = [r["seconds"] for r in runs if r["seconds"] is not None]
+    if not secs:
+        return "—"
+    text = spread(secs, 0)
+    phases = [p for p in PHASES if any(p in r["phases"] for r in runs)]
+    if phases:
+        parts = [f"{p} {statistics.median([r['phases'][p] for r in runs if p in r['phases']]):.0f}" for p in phases]
+        text += " (" + ", ".join(parts) + ")"
+    return text
+
+
+def render_table(table: dict, root: Path) -> str:
+    """One markdown section: title, note, command, then ours beside the reference figures."""
+    metrics = table.get("metrics", ["acc", "nmi", "ari"])
+    ref_name = table.get("reference", "reference")
+    head = ["", "runs"]
+    for m in metrics:
+        head += [f"{m.upper()} ours", f"{m.upper()} {ref_name}"]
+    head.append("seconds/run (median phases)")
+    lines = [f"## {table['title']}", ""]
+    if table.get("note"):
+        lines += [table["note"], ""]
+    dates = []
+    body = []
+    for row in table.get("rows", []):
+        runs = collect_runs(row, root)
+        dates += [r["date"] for r in runs if r.get("date")]
+        cells = [row["label"], str(len(runs)) if runs else "not run yet"]
+        for m in metrics:
+            ours = [r["metrics"][m] for r in runs if r["metrics"].get(m) is not None]
+            ref = row.get("reference", {}).get(m)
+            cells += [spread(ours), "—" if ref is None else f"{ref:.4g}"]
+        cells.append(_seconds(runs))
+        body.append("| " + " | ".join(cells) + " |")
+    if table.get("command"):
+        commands = table["command"] if isinstance(table["command"], list) else [table["command"]]
+        lines += ["Commands:", "", "```bash", *commands, "```", ""]
+    if dates:
+        span = min(dates) if min(dates) == max(dates) else f"{min(dates)} to {max(dates)}"
+        lines += [f"Runs dated {span}. Ours: median [min, max] over the runs.", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *body, ""]
+    return "\n".join(lines)
+
+
+def render_results(spec: dict, root: Path, spec_path: str = "benchmarks/results_spec.json") -> str:
+    """The whole ``RESULTS.md`` text for ``spec``, with result paths relative to ``root``."""
+    header = [
+        f"# {spec.get('title', 'Results')}",
+        "",
+        f"Generated by `deepclust results {spec_path} --out benchmarks/RESULTS.md` on "
+        f"{time.strftime('%Y-%m-%d')} from the recorded JSON lines; do not edit by hand.",
+        "",
+    ]
+    if spec.get("note"):
+        header += [spec["note"], ""]
+    return "\n".join(header) + "\n" + "\n".join(render_table(t, root) for t in spec["tables"])

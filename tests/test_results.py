@@ -1,0 +1,80 @@
+"""RESULTS.md generation: figures come from the recorded lines, never from the spec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from deepclust.cli import cli
+from deepclust.errors import InputError
+from deepclust.results import collect_runs, load_spec, render_results
+
+
+def _row(seed, acc, *, method="kmeans", overrides=(), resumed=False, non_noise=None):
+    return {"key": f"{method}|d|{seed}|{','.join(overrides)}", "method": method, "data": "d", "seed": seed,
+            "overrides": list(overrides), "status": "ok", "date": "2026-11-20", "resumed": resumed,
+            "seconds": {"load": 1.0, "fit": 9.0}, "fit_phases": {"pretrain": 6.0, "clustering": 3.0},
+            "metrics": {"acc": acc, "nmi": acc / 2}, "metrics_non_noise": non_noise or {}}
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    lines = [_row(0, 0.5), _row(1, 0.7), _row(2, 0.6), _row(0, 0.9, overrides=("k=1",)),
+             {"key": "kmeans|d|3|", "method": "kmeans", "data": "d", "seed": 3, "status": "failed"},
+             _row(0, 0.4, method="hdb", non_noise={"acc": 0.8})]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (tmp_path / "peer.jsonl").write_text(json.dumps(
+        {"method": "DEC", "seed": 0, "date": "2026-11-21", "seconds": 2400.0,
+         "own_assignments": {"acc": 0.51}, "kmeans_rerun": {"acc": 0.52}}) + "\n")
+    spec = {"tables": [{"title": "T", "reference": "seed X", "metrics": ["acc"], "command": "cmd --x",
+                        "rows": [{"label": "km", "results": "r.jsonl", "method": "kmeans", "data": "d",
+                                  "reference": {"acc": 0.55}},
+                                 {"label": "km k=1", "results": "r.jsonl", "method": "kmeans", "data": "d",
+                                  "overrides": ["k=1"]},
+                                 {"label": "hdb dropped", "results": "r.jsonl", "method": "hdb", "data": "d",
+                                  "scoring": "non_noise"},
+                                 {"label": "peer", "results": "peer.jsonl", "format": "clustpy", "method": "DEC",
+                                  "assignments": "kmeans_rerun"},
+                                 {"label": "missing", "results": "none.jsonl", "method": "dec", "data": "d"}]}]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    return tmp_path
+
+
+def test_rows_select_method_overrides_and_scoring(recorded):
+    spec = load_spec(recorded / "spec.json")
+    rows = spec["tables"][0]["rows"]
+    assert sorted(r["metrics"]["acc"] for r in collect_runs(rows[0], recorded)) == [0.5, 0.6, 0.7]
+    assert [r["metrics"]["acc"] for r in collect_runs(rows[1], recorded)] == [0.9]
+    assert [r["metrics"]["acc"] for r in collect_runs(rows[2], recorded)] == [0.8]
+    assert [r["metrics"]["acc"] for r in collect_runs(rows[3], recorded)] == [0.52]
+    assert collect_runs(rows[4], recorded) == []
+
+
+def test_rendered_table_has_medians_spread_reference_and_command(recorded):
+    text = render_results(load_spec(recorded / "spec.json"), recorded)
+    assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3) |" in text
+    assert "| km k=1 | 1 | 0.900 | — |" in text
+    assert "| missing | not run yet | — | — | — |" in text
+    assert "| peer | 1 | 0.520 | — | 2400 |" in text
+    assert "cmd --x" in text and "Runs dated 2026-11-20 to 2026-11-21" in text
+
+
+def test_cli_writes_the_file(recorded):
+    out = recorded / "RESULTS.md"
+    res = CliRunner().invoke(cli, ["results", str(recorded / "spec.json"), "--root", str(recorded),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith("# Results")
+
+
+def test_bad_specs_are_refused(tmp_path):
+    (tmp_path / "a.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_spec(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text(json.dumps({"tables": [{"title": "t", "rows": [{"label": "x"}]}]}))
+    with pytest.raises(InputError, match="lacks results"):
+        load_spec(tmp_path / "b.json")
+    with pytest.raises(InputError, match="does not exist"):
+        load_spec(tmp_path / "c.json")
