@@ -3,9 +3,15 @@
 Runs in a SEPARATE environment (ClustPy is never a dependency of deepclust):
 
     python3 -m venv benchmarks/.venv-clustpy
-    benchmarks/.venv-clustpy/bin/pip install torch==2.14.1 torchvision==0.29.1 clustpy
+    benchmarks/.venv-clustpy/bin/pip install torch==2.13.0 torchvision clustpy
     benchmarks/.venv-clustpy/bin/python benchmarks/clustpy_peer.py --method DEC --seed 0 \
         --out benchmarks/peer/clustpy.jsonl
+
+torch 2.13.0 is the CPU build installed from local disk (clustpy 0.0.3 accepts any torch; the
+torch 2.14.1 wheel would pull the multi-GB CUDA stack). The only torchvision wheel there (0.28.0)
+has compiled detection ops that do not load against the CPU build, so the script skips
+torchvision's meta registrations for those ops (nms, roi_align, ...); ClustPy's DEC and IDEC never
+call them, and nothing about their training changes.
 
 It reads the original IDX files itself, fits ClustPy's estimator with its default
 parameters, and appends one JSON line with wall time, versions and ACC/NMI/ARI computed by
@@ -19,7 +25,9 @@ import argparse
 import gzip
 import json
 import platform
+import os
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -50,6 +58,12 @@ def scores(y, labels) -> dict:
     return {"acc": metrics.accuracy(y, labels), "nmi": metrics.nmi(y, labels), "ari": metrics.ari(y, labels)}
 
 
+def sample_load(samples: list, stop: threading.Event, every: float = 30.0) -> None:
+    """Append the 1-minute load average every ``every`` seconds (records contention honestly)."""
+    while not stop.wait(every):
+        samples.append(os.getloadavg()[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", choices=["DEC", "IDEC"], required=True)
@@ -58,17 +72,28 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
+    import types
+
+    # torchvision's detection-op meta kernels need its compiled ops, which do not load against the
+    # CPU torch build here; DEC/IDEC do not use them (see the module docstring).
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
     import torch
     from clustpy.deep import DEC, IDEC
 
     X, y = load_fashion(args.data)
     est = {"DEC": DEC, "IDEC": IDEC}[args.method](n_clusters=10, random_state=args.seed)
+    load: list = []
+    stop = threading.Event()
+    threading.Thread(target=sample_load, args=(load, stop), daemon=True).start()
     start = time.perf_counter()
     est.fit(X)
     seconds = time.perf_counter() - start
+    stop.set()
     row = {
         "library": "clustpy", "method": args.method, "data": "fashion-mnist", "n": len(X), "seed": args.seed,
         "date": time.strftime("%Y-%m-%d"), "seconds": seconds, "threads": torch.get_num_threads(),
+        "load_average": {"mean": float(np.mean(load)) if load else None, "max": max(load, default=None),
+                         "cpus": os.cpu_count()},
         "params": {k: repr(v) for k, v in est.get_params().items()},
         "versions": {"python": platform.python_version(), "clustpy": metadata.version("clustpy"),
                      "torch": torch.__version__, "numpy": np.__version__},
