@@ -17,6 +17,7 @@ from ..base import BaseClusterer
 from ..data.lazy import map_row_chunks
 from ..errors import InputError
 from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
+from ..nn.state import load_checked, module_arrays
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
 from ..runtime import PhaseTimer
 from ..training.checkpoint import CheckpointStore
@@ -77,9 +78,13 @@ class AutoencoderMixin:
             return int(np.random.SeedSequence().entropy % (2**31))
         return int(self.random_state)
 
+    def _embedding_size(self) -> int:
+        """``embedding_dim``, or ``n_clusters`` where a method lets it default to that (N2D)."""
+        return self.embedding_dim if self.embedding_dim is not None else self.n_clusters
+
     def _build_network(self, n_features: int):
         if self.network == "mlp":
-            return MLPAutoencoder(n_features, (*self.hidden_dims, self.embedding_dim))
+            return MLPAutoencoder(n_features, (*self.hidden_dims, self._embedding_size()))
         shape = self.input_shape
         if shape is None:
             side = int(round(n_features**0.5))
@@ -91,7 +96,7 @@ class AutoencoderMixin:
             shape = (side, side, 1)
         if int(np.prod(shape)) != n_features:
             raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
-        return ConvAutoencoder(shape, self.conv_filters, self.embedding_dim)
+        return ConvAutoencoder(shape, self.conv_filters, self._embedding_size())
 
     def _pretrain_config(self, seed: int) -> PretrainConfig:
         return PretrainConfig(
@@ -149,29 +154,14 @@ class AutoencoderMixin:
         return self.device_
 
     def _network_state(self) -> tuple[dict, dict]:
-        arrays = {f"network.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
-        return {"network": self.network_.config()}, arrays
+        return {"network": self.network_.config()}, module_arrays(self.network_)
 
     def _load_network(self, state: dict, arrays: dict) -> None:
         try:
             self.network_ = build_autoencoder(state["network"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"The saved network description is invalid ({exc}).") from None
-        net_arrays = {k.removeprefix("network."): torch.from_numpy(v.copy())
-                      for k, v in arrays.items() if k.startswith("network.")}
-        expected = self.network_.state_dict()
-        for name, tensor in expected.items():
-            if name not in net_arrays:
-                raise InputError(f"The model file has no weights for network layer {name!r}.")
-            if tuple(net_arrays[name].shape) != tuple(tensor.shape):
-                raise InputError(
-                    f"Network weights {name!r} have shape {tuple(net_arrays[name].shape)}, expected "
-                    f"{tuple(tensor.shape)} for the saved configuration."
-                )
-        extra = set(net_arrays) - set(expected)
-        if extra:
-            raise InputError(f"The model file has unexpected network weights {sorted(extra)}.")
-        self.network_.load_state_dict(net_arrays)
+        load_checked(self.network_, arrays)
         self.network_.to(self._device()).eval()
 
 
@@ -199,8 +189,7 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
         with timer.phase("pretrain"):
             self.history_["pretrain"] = self._pretrain(X_t, seed, X)
         with timer.phase("init"):
-            Z = self.embed(X_t).cpu().numpy()
-            centers, init_labels = initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
+            centers, init_labels = self._initialise(self.embed(X_t).cpu().numpy(), seed)
         with timer.phase("clustering"):
             self._train_clustering(X_t, centers, init_labels, seed)
         with timer.phase("assign"):
@@ -208,6 +197,10 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
             self.embedding_ = self.embed(X_t).cpu().numpy()
         self.proba_ = q.cpu().numpy()
         self.labels_ = self.proba_.argmax(axis=1).astype(np.int64)
+
+    def _initialise(self, Z: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Initial ``(centers, labels)`` on the pretrained embedding (k-means or GMM, see ``init``)."""
+        return initial_clusters(Z, self.n_clusters, self.init, self.n_init, seed)
 
     def _train_clustering(self, X_t, centers, init_labels, seed):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -48,13 +48,15 @@ class MLPAutoencoder(nn.Module):
         """Parameters of the encoder half (what DEC trains; the decoder is dropped)."""
         return list(self.encoder_layers.parameters())
 
+    def encode_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Activations of the last hidden encoder layer (what the embedding layer reads)."""
+        for layer in self.encoder_layers[:-1]:
+            x = torch.relu(layer(x))
+        return x
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Embedding z of a batch of flat inputs."""
-        for i, layer in enumerate(self.encoder_layers):
-            x = layer(x)
-            if i < self.n_layers - 1:
-                x = torch.relu(x)
-        return x
+        return self.encoder_layers[-1](self.encode_hidden(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Reconstruction (flat) from an embedding."""

@@ -87,7 +87,15 @@ def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig, store: Checkp
     return history
 
 
-def _run(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn, model, store, resume) -> list[dict]:
+def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn, model, store=None,
+                 resume: bool = False) -> list[dict]:
+    """Minimise ``sum(loss_fn(batch).values())`` over ``params`` for ``epochs`` passes over ``X``.
+
+    The one unsupervised training loop of autoencoder-style models: the optimiser, batch
+    size, seed, progress bar and checkpoint cadence come from ``cfg``; with a ``store`` the
+    phase is checkpointed (model, optimiser, history) and ``resume`` continues it. Returns
+    the loss history records.
+    """
     opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg.momentum)
     history = LossHistory(phase, every=50)
     callbacks = [history, ProgressBar(phase, cfg.progress)]
@@ -125,7 +133,7 @@ def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str, store=None, resume
         return losses
 
     ae.train()
-    return _run(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn, ae, store, resume)
+    return train_epochs(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn, ae, store, resume)
 
 
 def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig, store=None, resume=False) -> list[dict]:
@@ -146,5 +154,5 @@ def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig, st
         rec = rec if layer == 0 else torch.relu(rec)  # the first pair reconstructs raw data
         return {"reconstruction": reconstruction_loss(rec.float(), h, "mse")}
 
-    return _run(X, cfg, [*enc.parameters(), *dec.parameters()], cfg.layer_epochs,
+    return train_epochs(X, cfg, [*enc.parameters(), *dec.parameters()], cfg.layer_epochs,
                 f"pretrain layer {layer + 1}/{ae.n_layers}", loss_fn, ae, store, resume)
