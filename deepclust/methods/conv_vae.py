@@ -1,0 +1,120 @@
+"""Seed 000's pipeline: a convolutional VAE, then k-means on its latent codes (``convvae+kmeans``).
+
+The seed trains the network of :class:`~deepclust.nn.conv_vae.ConvVAE` for 20 epochs at
+batch 32 (Keras' Adam, lr 0.001) and runs k-means with k = 10 on the *sampled* latent z
+(mean + noise), comparing ARI and Fowlkes-Mallows with k-means on raw pixels. Its loss
+magnitude (about 32 per image on Fashion-MNIST) matches squared error summed over pixels
+plus the KL term, so that is the default reconstruction loss; ``reconstruction_loss="bce"``
+gives Keras' VAE example instead. ``use_mean=True`` clusters the mean of q(z|x) rather than
+a sample, and ``latent_dim`` sets the latent size (2 in the seed).
+
+Samples are drawn from a generator seeded by ``random_state``, so ``transform`` (and
+``predict`` of ``convvae+...``) is repeatable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..nn.conv_vae import ConvVAE, vae_loss_terms
+from ..nn.state import load_checked, module_arrays
+from ..params import BOOL, INTS, NONE, Interval, Options, Param, install_params, positive_int
+from ..registry import register_reducer
+from ..training.device import as_tensor, map_batches, resolve_device
+from ..training.pretrain import PretrainConfig, train_epochs
+from .deep import RUNTIME_PARAMS
+from .reducers import BaseReducer
+
+_TABLE = {
+    "latent_dim": Param(2, (positive_int(),), "size of the latent z (2 in seed 000)"),
+    "filters": Param((32, 64, 64, 64), (INTS,), "filters of encoder convolutions 2-5 (the first keeps the channels)"),
+    "epochs": Param(20, (positive_int(),), "training epochs (20 in seed 000)"),
+    "batch_size": Param(32, (positive_int(),), "mini-batch size (32 in seed 000)"),
+    "lr": Param(0.001, (Interval("real", 0, low_open=True),), "Adam learning rate (Keras' default)"),
+    "reconstruction_loss": Param("mse", (Options(("mse", "bce")),), "summed squared error or binary cross-entropy"),
+    "use_mean": Param(False, (BOOL,), "cluster the mean of q(z|x) instead of a sample (the seed samples)"),
+    "input_shape": Param(None, (NONE, INTS), "(height, width, channels); the CLI fills it from image data"),
+    **{k: v for k, v in RUNTIME_PARAMS.items() if k != "pretrain_cache"},
+}
+
+
+@register_reducer("convvae", "seed 000's convolutional VAE (2-d latent, sampled z)")
+class ConvVAEReducer(BaseReducer):
+    """Embed images with seed 000's convolutional VAE (sampled z by default); see the module docstring."""
+
+    can_transform = True
+    can_save = True
+    streams_input = True
+
+    def _shape(self, n_features: int) -> tuple[int, int, int]:
+        shape = self.input_shape
+        if shape is None:
+            side = int(round(n_features**0.5))
+            if side * side != n_features:
+                raise InputError("convvae needs input_shape=(height, width, channels) for non-square or colour images.")
+            shape = (side, side, 1)
+        if int(np.prod(shape)) != n_features:
+            raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
+        return tuple(int(s) for s in shape)
+
+    def _fit_transform(self, X):
+        seed = 0 if self.random_state is None else int(self.random_state)
+        torch.manual_seed(seed)
+        self.device_ = resolve_device(self.device)
+        X_t = as_tensor(X, self.device_)
+        self.network_ = ConvVAE(self._shape(X_t.shape[1]), self.latent_dim, self.filters).to(self.device_)
+        cfg = PretrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
+                             seed=seed, progress=self.verbose, checkpoint_every=self.checkpoint_every)
+
+        def loss_fn(xb):
+            mu, log_var = self.network_.encode_stats(xb)
+            z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+            return vae_loss_terms(xb, self.network_.decode_logits(z), mu, log_var, self.reconstruction_loss)
+
+        store = None
+        if self.checkpoint_dir:
+            from ..training.checkpoint import CheckpointStore
+
+            store = CheckpointStore(self.checkpoint_dir)
+        self.network_.train()
+        self.history_ = {"pretrain": train_epochs(X_t, cfg, self.network_.parameters(), self.epochs, "pretrain",
+                                                  loss_fn, self.network_, store, getattr(self, "_resume", False))}
+        return self._codes(X_t)
+
+    @torch.no_grad()
+    def _codes(self, X_t) -> np.ndarray:
+        self.network_.eval()
+        mu = map_batches(lambda xb: self.network_.encode_stats(xb)[0], X_t)
+        if self.use_mean:
+            return mu.cpu().numpy()
+        log_var = map_batches(lambda xb: self.network_.encode_stats(xb)[1], X_t)
+        g = torch.Generator(device="cpu").manual_seed(0 if self.random_state is None else int(self.random_state))
+        noise = torch.randn(mu.shape, generator=g).to(mu.device)
+        return (mu + noise * (0.5 * log_var).exp()).cpu().numpy()
+
+    def _transform(self, X):
+        return self._codes(as_tensor(X, self._device()))
+
+    def _device(self):
+        if not hasattr(self, "device_"):
+            self.device_ = resolve_device(self.device)
+        return self.device_
+
+    def get_state(self):
+        """``(JSON state, arrays)`` of the trained network."""
+        return {"network": self.network_.config()}, module_arrays(self.network_)
+
+    def set_state(self, state, arrays, n_features):
+        """Rebuild the trained network from :meth:`get_state`'s output, checking every tensor's shape."""
+        cfg = state.get("network", {})
+        try:
+            self.network_ = ConvVAE(cfg["input_shape"], cfg["latent_dim"], cfg["filters"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"The saved conv-VAE description is invalid ({exc}).") from None
+        load_checked(self.network_, arrays, what="conv-VAE")
+        self.network_.to(self._device()).eval()
+
+
+install_params(ConvVAEReducer, _TABLE)
