@@ -1,0 +1,118 @@
+"""DeepCluster (Caron et al. 2018): Sobel values, uniform sampling, empty-cluster splitting, head resets,
+training on digits, persistence, and an image folder through the CLI with ResNet-18."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from deepclust.base import BaseClusterer
+from deepclust.cli import cli
+from deepclust.methods.deepcluster import DeepClusterNet, uniform_over_labels
+from deepclust.nn.backbones import ResNet18, SmallCNN, Sobel
+from deepclust.registry import make_estimator
+from deepclust.training.kmeans import EPS, kmeans, split_empty
+
+DIGITS = load_digits()
+X = (DIGITS.data / 16.0).astype(np.float32)
+FAST = dict(epochs=3, random_state=0, verbose=False, batch_size=128)
+
+
+def test_sobel_values_on_a_step_edge():
+    img = torch.zeros(1, 1, 4, 4)
+    img[..., 2:] = 1.0  # dark left half, bright right half
+    out = Sobel()(img)
+    assert out.shape == (1, 2, 4, 4)
+    # horizontal gradient kernel [[1,0,-1],[2,0,-2],[1,0,-1]] across the edge: -(1+2+1) inside the image
+    assert out[0, 0, 1, 1].item() == -4.0 and out[0, 0, 1, 2].item() == -4.0
+    assert out[0, 1, 1, 1].item() == 0.0  # no vertical change inside
+    colour = img.repeat(1, 3, 1, 1) * torch.tensor([0.0, 1.0, 2.0]).view(1, 3, 1, 1)
+    torch.testing.assert_close(Sobel()(colour), Sobel()(img))  # channels are averaged to grey first
+
+
+def test_uniform_sampler_balances_clusters():
+    labels = np.array([0] * 90 + [1] * 9 + [2] * 1)
+    idx = uniform_over_labels(labels, 300, np.random.default_rng(0))
+    counts = np.bincount(labels[idx], minlength=3)
+    assert len(idx) == 300 and counts.tolist() == [100, 100, 100]
+    assert set(idx[labels[idx] == 2]) == {99}  # the one-point cluster is drawn with replacement
+    assert len(set(idx[labels[idx] == 0])) == 90 or counts[0] == 100
+
+
+def test_empty_cluster_is_reseeded_by_splitting():
+    C = np.array([[0.0, 0.0], [1.0, 2.0], [5.0, 5.0]])
+    counts = np.array([0, 10, 1])
+    assert split_empty(C, counts, np.random.default_rng(0)) == 1
+    # only cluster 1 has points to spare: cluster 0 becomes its copy pushed the other way
+    np.testing.assert_allclose(C[0], [1.0 * (1 + EPS), 2.0 * (1 - EPS)])
+    np.testing.assert_allclose(C[1], [1.0 * (1 - EPS), 2.0 * (1 + EPS)])
+    assert counts.tolist() == [5, 5, 1]
+
+
+def test_builtin_kmeans_never_returns_an_empty_cluster():
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.normal(size=(4, 3)), [50, 30, 15, 5], axis=0).astype(np.float32)
+    X[:50] += rng.normal(scale=0.01, size=(50, 3)).astype(np.float32)  # one big cluster to split
+    _, labels, _ = kmeans(X, 6, n_iter=20, seed=3, backend="numpy")
+    assert np.bincount(labels, minlength=6).min() > 0
+
+
+def test_head_is_reset_every_epoch(monkeypatch):
+    calls = []
+    original = DeepClusterNet.reset_head
+    monkeypatch.setattr(DeepClusterNet, "reset_head", lambda self: calls.append(1) or original(self))
+    make_estimator("deepcluster", **{**FAST, "epochs": 2}).fit(X[:300])
+    assert len(calls) == 1 + 2  # at construction, then before each epoch's training
+    net = DeepClusterNet((8, 8, 1), "small", True, 7)
+    assert net.head.bias.abs().sum().item() == 0 and abs(net.head.weight.std().item() - 0.01) < 0.003
+
+
+def test_backbones_give_their_feature_sizes():
+    assert SmallCNN(2, 28, 28)(torch.rand(2, 2, 28, 28)).shape == (2, 256)
+    assert ResNet18(2, 32, 32).eval()(torch.rand(2, 2, 32, 32)).shape == (2, 512)
+    assert ResNet18(2, 96, 96).eval()(torch.rand(2, 2, 96, 96)).shape == (2, 512)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return make_estimator("deepcluster", **FAST, k=15).fit(X, monitor_labels=DIGITS.target)
+
+
+def test_training_records_and_final_labels(fitted):
+    hist = fitted.history_["epochs"]
+    assert len(hist) == 3 and hist[0]["nmi_previous"] is None and 0 <= hist[1]["nmi_previous"] <= 1
+    assert len(hist[0]["sizes"]) == 15 and {"acc", "nmi", "ari", "loss"} <= set(hist[2])
+    # over-clustering with k=15 while training; the final labels use n_clusters=10
+    assert fitted.cluster_centers_.shape[0] == 10 and set(fitted.labels_.tolist()) == set(range(10))
+    assert np.mean(fitted.predict(X) == fitted.labels_) >= 0.99
+
+
+def test_save_load_round_trip(tmp_path, fitted):
+    fitted.save(tmp_path / "m")
+    loaded = BaseClusterer.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict(X[:100]), fitted.predict(X[:100]))
+
+
+def test_image_folder_end_to_end_with_resnet18(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    for cls, colour in enumerate([(200, 30, 30), (30, 200, 30)]):
+        (folder / f"c{cls}").mkdir(parents=True)
+        for i in range(60):
+            img = np.clip(rng.normal(colour, 40, size=(32, 32, 3)), 0, 255).astype(np.uint8)
+            img[8 * cls: 8 * cls + 8] = 255  # a bright stripe whose position depends on the class
+            Image.fromarray(img).save(folder / f"c{cls}" / f"{i}.png")
+    out = tmp_path / "run"
+    res = CliRunner().invoke(cli, ["run", "deepcluster", "--data", str(folder), "--out", str(out), "--no-report",
+                                   "--set", "epochs=1", "--set", "backbone=resnet18", "--set", "verbose=false",
+                                   "--n-clusters", "2"])
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "run.json").read_text())
+    assert record["params"]["input_shape"] in ([32, 32, 3], (32, 32, 3))
+    labels = np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, usecols=1)
+    assert labels.shape == (120,) and set(labels.tolist()) == {0.0, 1.0}
+    assert (out / "model" / "config.json").exists()
