@@ -80,3 +80,17 @@ def test_extra_tensor_is_rejected(model_dir):
               str(model_dir / "weights.safetensors"))
     with pytest.raises(InputError, match="lists"):
         BaseClusterer.load(model_dir)
+
+
+def test_no_code_path_can_unpickle():
+    """A static guard: no module calls pickle, torch.load or np.load with allow_pickle=True."""
+    import re
+    from pathlib import Path
+
+    import deepclust
+
+    forbidden = re.compile(r"\bpickle\.loads?\(|\btorch\.load\(|allow_pickle\s*=\s*True|\bjoblib\.load\(|"
+                           r"\bdill\b|\bcloudpickle\b")
+    offenders = [f"{path.name}:{i}" for path in Path(deepclust.__file__).parent.rglob("*.py")
+                 for i, line in enumerate(path.read_text().splitlines(), 1) if forbidden.search(line)]
+    assert offenders == []

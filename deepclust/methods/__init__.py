@@ -1,3 +1,3 @@
 """Every built-in method; importing this package fills the registry."""
 
-from . import autoencoder_reducers, classic, dec, reducers, two_stage  # noqa: F401
+from . import autoencoder_reducers, classic, conv_vae, dec, deepcluster, n2d, reducers, two_stage, vade  # noqa: F401
