@@ -112,7 +112,7 @@ def render_table(table: dict, root: Path) -> str:
     ref_name = table.get("reference", "reference")
     head = ["", "runs"]
     for m in metrics:
-        head += [f"{m.upper()} ours", f"{m.upper()} {ref_name}"]
+        head += [f"{m.upper()} measured", f"{m.upper()} {ref_name}"]
     head.append("seconds/run (median phases)")
     lines = [f"## {table['title']}", ""]
     if table.get("note"):
@@ -134,7 +134,7 @@ def render_table(table: dict, root: Path) -> str:
         lines += ["Commands:", "", "```bash", *commands, "```", ""]
     if dates:
         span = min(dates) if min(dates) == max(dates) else f"{min(dates)} to {max(dates)}"
-        lines += [f"Runs dated {span}. Ours: median [min, max] over the runs.", ""]
+        lines += [f"Runs dated {span}. Measured: median [min, max] over the runs.", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *body, ""]
     return "\n".join(lines)
 
