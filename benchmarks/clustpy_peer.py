@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import platform
 import os
+import platform
 import sys
 import threading
 import time

@@ -151,7 +151,8 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
 def run_seconds(row: dict) -> float:
     """Wall seconds of a run; with a cached pretraining, the seconds that pretraining took are added
     (so a run's time never looks shorter because another run paid for its autoencoder)."""
-    return sum(row["seconds"].values()) + (row.get("pretrain_cache_seconds") or 0.0 if row.get("pretrain_cached") else 0.0)
+    cached = (row.get("pretrain_cache_seconds") or 0.0) if row.get("pretrain_cached") else 0.0
+    return sum(row["seconds"].values()) + cached
 
 
 def spread(values: list[float], digits: int = 3) -> str:

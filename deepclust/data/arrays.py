@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from tokenize import TokenError
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
 from ..errors import InputError
 from ..validation import check_features
 from .dataset import Dataset
-from .lazy import LazyMatrix
 from .labels import encode_labels
+from .lazy import LazyMatrix
 
 MMAP_THRESHOLD = 1 << 30  # 1 GiB of float32 features
 FEATURE_KEYS = ("x", "X", "data", "features", "embeddings")

@@ -24,7 +24,7 @@ from ..params import BOOL, INTS, NONE, Interval, Options, Param, install_params,
 from ..registry import register_reducer
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.pretrain import PretrainConfig, train_epochs
-from .deep import RUNTIME_PARAMS
+from .deep import RUNTIME_PARAMS, image_shape
 from .reducers import BaseReducer
 
 _TABLE = {
@@ -48,23 +48,13 @@ class ConvVAEReducer(BaseReducer):
     can_save = True
     streams_input = True
 
-    def _shape(self, n_features: int) -> tuple[int, int, int]:
-        shape = self.input_shape
-        if shape is None:
-            side = int(round(n_features**0.5))
-            if side * side != n_features:
-                raise InputError("convvae needs input_shape=(height, width, channels) for non-square or colour images.")
-            shape = (side, side, 1)
-        if int(np.prod(shape)) != n_features:
-            raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
-        return tuple(int(s) for s in shape)
-
     def _fit_transform(self, X):
         seed = 0 if self.random_state is None else int(self.random_state)
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         X_t = as_tensor(X, self.device_)
-        self.network_ = ConvVAE(self._shape(X_t.shape[1]), self.latent_dim, self.filters).to(self.device_)
+        shape = image_shape(self.input_shape, X_t.shape[1], self.method_name)
+        self.network_ = ConvVAE(shape, self.latent_dim, self.filters).to(self.device_)
         cfg = PretrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
                              seed=seed, progress=self.verbose, checkpoint_every=self.checkpoint_every)
 
@@ -80,16 +70,15 @@ class ConvVAEReducer(BaseReducer):
             store = CheckpointStore(self.checkpoint_dir)
         self.network_.train()
         self.history_ = {"pretrain": train_epochs(X_t, cfg, self.network_.parameters(), self.epochs, "pretrain",
-                                                  loss_fn, self.network_, store, getattr(self, "_resume", False))}
+                                                  loss_fn, self.network_, store, self._resume)}
         return self._codes(X_t)
 
     @torch.no_grad()
     def _codes(self, X_t) -> np.ndarray:
         self.network_.eval()
-        mu = map_batches(lambda xb: self.network_.encode_stats(xb)[0], X_t)
+        mu, log_var = map_batches(lambda xb: torch.cat(self.network_.encode_stats(xb), 1), X_t).chunk(2, dim=1)
         if self.use_mean:
             return mu.cpu().numpy()
-        log_var = map_batches(lambda xb: self.network_.encode_stats(xb)[1], X_t)
         g = torch.Generator(device="cpu").manual_seed(0 if self.random_state is None else int(self.random_state))
         noise = torch.randn(mu.shape, generator=g).to(mu.device)
         return (mu + noise * (0.5 * log_var).exp()).cpu().numpy()

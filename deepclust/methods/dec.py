@@ -24,7 +24,7 @@ from ..nn.losses import kl_divergence, reconstruction_loss, student_t_assignment
 from ..params import NONE, Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
-from ..training.checkpoint import Checkpoint
+from ..training.checkpoint import attach_checkpoint
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
 from ..training.pretrain import make_optimizer
@@ -66,16 +66,10 @@ class DEC(DeepClusterer):
         history = LossHistory("clustering", every=max(1, self.update_interval // 2))
         trainer = Trainer(X_t.shape[0], self.batch_size, self.maxiter, seed=seed,
                           callbacks=[refresh, history, ProgressBar(self.method_name, self.verbose)])
-        store, finished = self._checkpoints(), False
-        if store is not None:
-            objects = {"model": net, "centers": torch.nn.ParameterDict({"centers": self.cluster_centers_t_}),
-                       "optimizer": opt, "refresh": refresh, "history": history}
-            ckpt = Checkpoint(store, "clustering", self.checkpoint_every, objects)
-            trainer.callbacks.insert(0, ckpt)  # snapshot before the refresh acts on a step
-            saved = store.load("clustering") if self._resume else None
-            if saved is not None:
-                ckpt.restore(trainer, saved)
-                finished = saved["done"]
+        objects = {"model": net, "centers": torch.nn.ParameterDict({"centers": self.cluster_centers_t_}),
+                   "optimizer": opt, "refresh": refresh, "history": history}
+        finished = attach_checkpoint(trainer, self._checkpoints(), "clustering", self.checkpoint_every, objects,
+                                     self._resume)
 
         def step(idx):
             net.train()

@@ -68,6 +68,23 @@ RUNTIME_PARAMS = {
 }
 
 
+def image_shape(input_shape, n_features: int, method: str) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of flat image rows: ``input_shape`` when given (checked against
+    ``n_features``), else a square grey-scale image; a clear error when neither fits."""
+    shape = input_shape
+    if shape is None:
+        side = int(round(n_features**0.5))
+        if side * side != n_features:
+            raise InputError(
+                f"{method} needs input_shape=(height, width, channels) for {n_features} features that are "
+                "not a square grayscale image (the CLI fills it from image data)."
+            )
+        shape = (side, side, 1)
+    if int(np.prod(shape)) != n_features:
+        raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
+    return tuple(int(s) for s in shape)
+
+
 class AutoencoderMixin:
     """What every autoencoder-based estimator shares: seeding, building the network from the
     :data:`NETWORK_PARAMS`, pretraining it with the :data:`PRETRAIN_PARAMS`, batched
@@ -85,17 +102,7 @@ class AutoencoderMixin:
     def _build_network(self, n_features: int):
         if self.network == "mlp":
             return MLPAutoencoder(n_features, (*self.hidden_dims, self._embedding_size()))
-        shape = self.input_shape
-        if shape is None:
-            side = int(round(n_features**0.5))
-            if side * side != n_features:
-                raise InputError(
-                    f"{self.method_name} needs input_shape=(height, width, channels) for {n_features} "
-                    "features that are not a square grayscale image."
-                )
-            shape = (side, side, 1)
-        if int(np.prod(shape)) != n_features:
-            raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
+        shape = image_shape(self.input_shape, n_features, self.method_name)
         return ConvAutoencoder(shape, self.conv_filters, self._embedding_size())
 
     def _pretrain_config(self, seed: int) -> PretrainConfig:

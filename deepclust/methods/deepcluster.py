@@ -51,6 +51,7 @@ from ..training.callbacks import ProgressBar
 from ..training.device import as_tensor, autocast, map_batches, resolve_device
 from ..training.kmeans import kmeans, nearest_centroid
 from ..training.loop import Trainer
+from .deep import image_shape
 
 _TABLE = {
     "n_clusters": Param(10, (positive_int(),), "number of clusters of the final labels"),
@@ -132,18 +133,6 @@ class DeepCluster(BaseClusterer):
     can_save = True
     streams_input = True
 
-    def _shape(self, n_features: int) -> tuple[int, int, int]:
-        shape = self.input_shape
-        if shape is None:
-            side = int(round(n_features**0.5))
-            if side * side != n_features:
-                raise InputError("deepcluster needs input_shape=(height, width, channels) for non-square or colour "
-                                 "images (the CLI fills it from image data).")
-            shape = (side, side, 1)
-        if int(np.prod(shape)) != n_features:
-            raise InputError(f"input_shape {tuple(shape)} does not match the {n_features} features of the data.")
-        return tuple(int(s) for s in shape)
-
     def _backbone_name(self, shape) -> str:
         if self.backbone != "auto":
             return self.backbone
@@ -157,7 +146,7 @@ class DeepCluster(BaseClusterer):
         gen = torch.Generator().manual_seed(seed)
         self.device_ = resolve_device(self.device)
         X_t = as_tensor(X, self.device_)
-        shape = self._shape(X_t.shape[1])
+        shape = image_shape(self.input_shape, X_t.shape[1], self.method_name)
         k = self.k or self.n_clusters
         if k > X_t.shape[0]:
             raise InputError(f"k={k} is larger than the number of samples ({X_t.shape[0]}).")
@@ -282,11 +271,11 @@ class DeepCluster(BaseClusterer):
         load_checked(net, arrays, what="DeepCluster")
         self.network_ = net.to(self._device()).eval()
         feat = net.backbone.feature_dim
-        components = self._require(arrays, "pca.components", (arrays.get("pca.components", np.empty((0, 0))).shape[0],
-                                                               feat))
+        components = arrays.get("pca.components")
+        if components is None or components.ndim != 2 or components.shape[1] != feat \
+                or not 1 <= components.shape[0] <= feat:
+            raise InputError(f"The model file's PCA components do not fit the {feat} backbone features.")
         dim = components.shape[0]
-        if not 1 <= dim <= feat:
-            raise InputError(f"The model file's PCA has {dim} components for {feat} features.")
         self.pca_ = {"mean": self._require(arrays, "pca.mean", (feat,)), "components": components,
                      "scale": self._require(arrays, "pca.scale", (dim,))}
         self.cluster_centers_ = self._require(arrays, "cluster_centers_", (self.n_clusters, dim))

@@ -31,9 +31,14 @@ class BaseReducer(BaseEstimator):
     streams_input = False  # see BaseClusterer.streams_input
     _parameter_constraints: dict = {}
 
-    def fit_transform(self, X) -> np.ndarray:
-        """Fit on ``X`` and return its reduced coordinates (float32)."""
+    def fit_transform(self, X, resume: bool = False) -> np.ndarray:
+        """Fit on ``X`` and return its reduced coordinates (float32).
+
+        ``resume`` lets trained reducers continue from the checkpoints in their
+        ``checkpoint_dir``; the others ignore it.
+        """
         validate_params(self)
+        self._resume = resume
         return np.asarray(self._fit_transform(materialize(X, self.streams_input)), dtype=np.float32)
 
     def transform(self, X) -> np.ndarray:

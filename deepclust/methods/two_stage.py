@@ -138,10 +138,8 @@ class TwoStage(BaseClusterer):
         self.clusterer_ = self._build("clusterer")
         timer = PhaseTimer()
         self.phase_seconds_ = timer.seconds
-        if hasattr(self.reducer_, "checkpoint_dir"):  # a trained reducer resumes from its checkpoints
-            self.reducer_._resume = getattr(self, "_resume", False)
         with timer.phase("reduce"):
-            self.embedding_ = self.reducer_.fit_transform(X)
+            self.embedding_ = self.reducer_.fit_transform(X, resume=self._resume)
         with timer.phase("cluster"):
             self.clusterer_.fit(self.embedding_)
         for attr in ("history_", "pretrain_cached_", "pretrain_cache_seconds_"):

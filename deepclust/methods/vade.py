@@ -33,7 +33,7 @@ from ..nn.state import load_checked, module_arrays
 from ..params import Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
-from ..training.checkpoint import Checkpoint
+from ..training.checkpoint import attach_checkpoint
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
@@ -117,16 +117,10 @@ class VaDE(DeepClusterer):
                                 initial_labels=init_labels, monitor_labels=self._monitor_labels)
         history = LossHistory("clustering", every=max(1, spe // 4))
         trainer.callbacks = [refresh, history, ProgressBar(self.method_name, self.verbose)]
-        store, finished = self._checkpoints(), False
-        if store is not None:
-            objects = {"model": net, "head": self.head_, "opt_nn": opt_nn, "opt_prior": opt_prior,
-                       "refresh": refresh, "history": history}
-            ckpt = Checkpoint(store, "clustering", self.checkpoint_every, objects)
-            trainer.callbacks.insert(0, ckpt)
-            saved = store.load("clustering") if self._resume else None
-            if saved is not None:
-                ckpt.restore(trainer, saved)
-                finished = saved["done"]
+        objects = {"model": net, "head": self.head_, "opt_nn": opt_nn, "opt_prior": opt_prior,
+                   "refresh": refresh, "history": history}
+        finished = attach_checkpoint(trainer, self._checkpoints(), "clustering", self.checkpoint_every, objects,
+                                     self._resume)
 
         def step(idx):
             lr = max(self.lr * self.lr_decay ** ((trainer.step // spe) // self.decay_every), self.min_lr)

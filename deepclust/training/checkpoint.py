@@ -131,3 +131,22 @@ class Checkpoint(Callback):
 
     def on_train_end(self, trainer):
         self._save(trainer, done=True)
+
+
+def attach_checkpoint(trainer, store: CheckpointStore | None, stage: str, every: int, objects: dict,
+                      resume: bool) -> bool:
+    """Checkpoint ``objects`` as ``stage`` while ``trainer`` runs; with ``resume``, restore the saved
+    state first. Returns whether the saved stage had already finished (then skip training).
+
+    The checkpoint callback goes first, so a snapshot is taken before other callbacks act on a
+    step. Does nothing (and returns ``False``) without a ``store``.
+    """
+    if store is None:
+        return False
+    ckpt = Checkpoint(store, stage, every, objects)
+    trainer.callbacks.insert(0, ckpt)
+    saved = store.load(stage) if resume else None
+    if saved is None:
+        return False
+    ckpt.restore(trainer, saved)
+    return bool(saved["done"])

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.losses import reconstruction_loss
 from .callbacks import LossHistory, ProgressBar
-from .checkpoint import Checkpoint, CheckpointStore
+from .checkpoint import CheckpointStore, attach_checkpoint
 from .device import autocast
 from .loop import Trainer
 
@@ -101,15 +101,10 @@ def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_f
     callbacks = [history, ProgressBar(phase, cfg.progress)]
     trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks)
     trainer.max_steps = epochs * trainer.steps_per_epoch
-    if store is not None:
-        stage = phase.replace(" ", "-").replace("/", "-of-")
-        ckpt = Checkpoint(store, stage, cfg.checkpoint_every, {"model": model, "optimizer": opt, "history": history})
-        trainer.callbacks.insert(0, ckpt)
-        saved = store.load(stage) if resume else None
-        if saved is not None:
-            ckpt.restore(trainer, saved)
-            if saved["done"]:
-                return history.records
+    stage = phase.replace(" ", "-").replace("/", "-of-")
+    if attach_checkpoint(trainer, store, stage, cfg.checkpoint_every,
+                         {"model": model, "optimizer": opt, "history": history}, resume):
+        return history.records
 
     def step(idx):
         with autocast(X.device):
