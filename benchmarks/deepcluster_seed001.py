@@ -48,6 +48,9 @@ def main() -> None:
         seconds = time.perf_counter() - start
         row = {"experiment": "seed001", "seed": seed, "n": len(X), "params": est.get_params(),
                "first_epoch_nmi": est.history_["epochs"][0]["nmi"],
+               "nmi_by_epoch": [round(e["nmi"], 4) for e in est.history_["epochs"]],
+               "nmi_previous_by_epoch": [e["nmi_previous"] and round(e["nmi_previous"], 4)
+                                         for e in est.history_["epochs"]],
                "acc": metrics.accuracy(y, est.labels_), "nmi": metrics.nmi(y, est.labels_),
                "ari": metrics.ari(y, est.labels_), "seconds": seconds, "phases": est.phase_seconds_,
                "date": time.strftime("%Y-%m-%d"), "versions": library_versions()}

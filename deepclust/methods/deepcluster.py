@@ -4,8 +4,9 @@ Unsupervised Learning of Visual Features", ECCV 2018 (seed 001 summarises it).
 Every epoch:
 
 1. features of the whole dataset from the backbone (classifier head removed), in eval mode;
-2. PCA to 256 dimensions (fewer when the features are smaller) with whitening, then L2
-   normalisation of each row;
+2. PCA with whitening, then L2 normalisation of each row: 256 dimensions for the paper's
+   4,096 features, and the same 16:1 ratio for smaller features (16 for the small CNN's
+   256, 32 for ResNet-18's 512; see :func:`pca_dimensions`);
 3. k-means with ``k`` clusters (faiss when installed, else the built-in path of
    :mod:`deepclust.training.kmeans`); an empty cluster is re-seeded by splitting a non-empty one;
 4. the assignment becomes the pseudo-labels; the NMI between this epoch's and the previous
@@ -33,6 +34,8 @@ features. ``predict`` assigns new images to the nearest of its centroids.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -53,6 +56,11 @@ from ..training.kmeans import kmeans, nearest_centroid
 from ..training.loop import Trainer
 from .deep import image_shape
 
+RANK_TOL = 1e-6
+"""Relative variance below which a PCA direction counts as empty (see ``_normalised``)."""
+FEATURE_BATCH = 128
+"""Images per forward pass when computing features (small batches stay in cache on a CPU)."""
+
 _TABLE = {
     "n_clusters": Param(10, (positive_int(),), "number of clusters of the final labels"),
     "k": Param(None, (NONE, positive_int(2)), "clusters used for the pseudo-labels while training "
@@ -62,8 +70,12 @@ _TABLE = {
                       "'small' CNN (images up to 32 px), 'resnet18', or 'auto' to choose by image size"),
     "sobel": Param(True, (BOOL,), "pass inputs through the fixed grey-scale Sobel filter (the paper's default)"),
     "augment": Param(True, (BOOL,), "random crops/flips (colour) or shifts/rotations (grey) while training"),
-    "pca_dim": Param(256, (positive_int(),), "PCA dimensions before k-means (with whitening and L2 norm)"),
+    "pca_dim": Param("auto", (Options(("auto",)), positive_int()),
+                     "PCA dimensions before k-means (with whitening and L2 norm); 'auto' keeps the "
+                     "paper's ratio: 256 for 4,096 features, feature size / 16 for smaller ones"),
     "kmeans_iter": Param(20, (positive_int(),), "k-means iterations per epoch"),
+    "kmeans_redo": Param(1, (positive_int(),), "k-means runs per epoch from different starts, the lowest "
+                         "inertia kept (1 in the paper, faiss' nredo)"),
     "kmeans_backend": Param("auto", (Options(("auto", "faiss", "numpy")),), "faiss when installed, or numpy"),
     "n_init": Param(10, (positive_int(),), "k-means restarts for the final n_clusters labels"),
     "batch_size": Param(256, (positive_int(),), "mini-batch size (256 in the paper)"),
@@ -88,6 +100,10 @@ class DeepClusterNet(nn.Module):
         self.backbone = build_backbone(backbone, 2 if sobel else c, h, w)
         self.head = nn.Linear(self.backbone.feature_dim, k)
         self.reset_head()
+        # Images arrive as permuted NHWC rows, i.e. already channels-last in memory; keeping the
+        # convolution weights channels-last too lets oneDNN skip layout conversions (the
+        # untrained small CNN's feature pass over 10,000 images: 8.6 s -> 3.0 s on 2 cores).
+        self.to(memory_format=torch.channels_last)
 
     def reset_head(self) -> None:
         """Fresh head: weights N(0, 0.01), bias 0 (the reference code's initialisation)."""
@@ -101,7 +117,33 @@ class DeepClusterNet(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Backbone features of image batches (the head is not applied)."""
+        images = images.contiguous(memory_format=torch.channels_last)  # no copy when already so
         return self.backbone(self.sobel(images) if self.sobel is not None else images)
+
+
+def pca_dimensions(pca_dim, feature_dim: int) -> int:
+    """PCA size for ``feature_dim`` features: ``pca_dim`` itself (at most the feature size), or
+    for ``"auto"`` the paper's compression ratio 4,096 -> 256, i.e. ``feature_dim // 16`` (at
+    least 2, at most 256).
+
+    Whitening keeps every retained direction at unit variance, so keeping all directions of a
+    small feature vector (256 of 256 for the small CNN) lets the weakest, noisiest ones count
+    as much as the strongest. On seed 001's subset the untrained small CNN's features give
+    k-means NMI .65 after whitening to 8 dimensions, .29 at 32 and .36 at all 227 non-empty ones.
+    """
+    if pca_dim == "auto":
+        return int(min(256, max(2, feature_dim // 16)))
+    return int(min(pca_dim, feature_dim))
+
+
+def _epoch_summary(record: dict, epochs: int) -> str:
+    """One line per epoch: loss, NMI with the previous assignment, monitored scores if any."""
+    parts = [f"epoch {record['epoch'] + 1}/{epochs}", f"loss {record['loss']:.4f}"]
+    if record["nmi_previous"] is not None:
+        parts.append(f"NMI(previous) {record['nmi_previous']:.3f}")
+    if "nmi" in record:
+        parts.append(f"monitor ACC {record['acc']:.3f} NMI {record['nmi']:.3f}")
+    return "deepcluster " + ", ".join(parts)
 
 
 def uniform_over_labels(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -163,7 +205,7 @@ class DeepCluster(BaseClusterer):
             with timer.phase("cluster"):
                 feats = self._normalised(self._features(X_t), fit=True)
                 _, labels, n_split = kmeans(feats, k, n_iter=self.kmeans_iter, seed=seed + epoch,
-                                            backend=self.kmeans_backend)
+                                            backend=self.kmeans_backend, n_redo=self.kmeans_redo)
             record = {"epoch": epoch, "empty_reseeded": int(n_split),
                       "sizes": np.bincount(labels, minlength=k).tolist(),
                       "nmi_previous": None if previous is None else float(nmi_score(previous, labels))}
@@ -174,6 +216,8 @@ class DeepCluster(BaseClusterer):
             with timer.phase("train"):
                 record["loss"] = self._train_epoch(X_t, labels, rng, gen, opt, natural, epoch, seed)
             self.history_["epochs"].append(record)
+            if self.verbose:
+                sys.stderr.write(_epoch_summary(record, self.epochs) + "\n")
         with timer.phase("assign"):
             self.embedding_ = self._normalised(self._features(X_t), fit=True)
             self._final_clusters(self.embedding_, seed)
@@ -213,18 +257,26 @@ class DeepCluster(BaseClusterer):
     def _features(self, X_t) -> np.ndarray:
         net = self.network_
         net.eval()
-        return map_batches(lambda xb: net.features(net.images(xb)), X_t, batch_size=1024).cpu().numpy()
+        return map_batches(lambda xb: net.features(net.images(xb)), X_t, batch_size=FEATURE_BATCH).cpu().numpy()
 
     def _normalised(self, feats: np.ndarray, fit: bool) -> np.ndarray:
-        """PCA-whitening to ``pca_dim`` (fitted when ``fit``) and L2 normalisation of the rows."""
+        """PCA-whitening to ``pca_dim`` (fitted when ``fit``) and L2 normalisation of the rows.
+
+        Components whose variance is below ``RANK_TOL`` times the largest are dropped, so the
+        output may have fewer than ``pca_dim`` columns when the features are rank-deficient.
+        """
         feats = feats.astype(np.float64)
         if fit:
             from sklearn.decomposition import PCA
 
-            dim = min(self.pca_dim, feats.shape[1], feats.shape[0] - 1)
+            dim = min(pca_dimensions(self.pca_dim, feats.shape[1]), feats.shape[0] - 1)
             pca = PCA(n_components=dim, random_state=0).fit(feats)
-            scale = 1.0 / np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
-            self.pca_ = {"mean": pca.mean_, "components": pca.components_, "scale": scale}
+            var = pca.explained_variance_
+            # Directions without variance (dead ReLU units, rank < dim) would be scaled by
+            # ~1/sqrt(0) and turn rounding noise into the dominant signal: drop them.
+            keep = var > RANK_TOL * max(float(var[0]), np.finfo(np.float64).tiny)
+            self.pca_ = {"mean": pca.mean_, "components": pca.components_[keep],
+                         "scale": 1.0 / np.sqrt(var[keep])}
         p = self.pca_
         out = ((feats - p["mean"]) @ p["components"].T) * p["scale"]
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)

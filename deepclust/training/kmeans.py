@@ -44,12 +44,14 @@ def split_empty(C: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> 
     return n_split
 
 
-def kmeans(X: np.ndarray, k: int, *, n_iter: int = 20, seed: int = 0, backend: str = "auto"):
+def kmeans(X: np.ndarray, k: int, *, n_iter: int = 20, seed: int = 0, backend: str = "auto", n_redo: int = 1):
     """Cluster the rows of ``X`` into ``k`` groups; return ``(centroids, labels, n_split)``.
 
     ``backend`` is ``"auto"`` (faiss when installed), ``"faiss"`` or ``"numpy"``.
-    ``n_split`` counts empty clusters re-seeded by the built-in path (faiss does the same
-    internally and does not report it; it is then 0).
+    ``n_redo`` runs (faiss' ``nredo``; DeepCluster uses 1) start from different random points;
+    the one with the lowest sum of squared distances is kept.
+    ``n_split`` counts empty clusters re-seeded by the built-in path in the kept run (faiss
+    does the same internally and does not report it; it is then 0).
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     if k > len(X):
@@ -61,10 +63,22 @@ def kmeans(X: np.ndarray, k: int, *, n_iter: int = 20, seed: int = 0, backend: s
             if backend == "faiss":
                 raise
         else:
-            km = faiss.Kmeans(X.shape[1], k, niter=n_iter, seed=seed, max_points_per_centroid=10**7, verbose=False)
+            km = faiss.Kmeans(X.shape[1], k, niter=n_iter, nredo=n_redo, seed=seed,
+                              max_points_per_centroid=10**7, verbose=False)
             km.train(X)
             return km.centroids.copy(), nearest_centroid(X, km.centroids), 0
     rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(n_redo):
+        C, labels, n_split = _lloyd(X, k, n_iter, rng)
+        inertia = float(((X - C[labels]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, C, labels, n_split)
+    return best[1], best[2], best[3]
+
+
+def _lloyd(X: np.ndarray, k: int, n_iter: int, rng: np.random.Generator):
+    """One built-in k-means run from k distinct random points, splitting empty clusters."""
     C = X[rng.choice(len(X), size=k, replace=False)].astype(np.float64)
     n_split = 0
     for _ in range(n_iter):
