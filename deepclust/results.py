@@ -33,8 +33,6 @@ from pathlib import Path
 from .bench import read_results, run_seconds, spread
 from .errors import InputError
 
-PHASES = ("pretrain", "init", "clustering", "reduce", "cluster")
-
 
 def load_spec(path) -> dict:
     """Read and check a results spec (see the module docstring)."""
@@ -99,7 +97,7 @@ def _seconds(runs: list[dict]) -> str:
     if not secs:
         return "—"
     text = spread(secs, 0)
-    phases = [p for p in PHASES if any(p in r["phases"] for r in runs)]
+    phases = list(dict.fromkeys(p for r in runs for p in r["phases"]))  # in the order they ran
     if phases:
         parts = [f"{p} {statistics.median([r['phases'][p] for r in runs if p in r['phases']]):.0f}" for p in phases]
         text += " (" + ", ".join(parts) + ")"

@@ -15,7 +15,7 @@ from deepclust.results import collect_runs, load_spec, render_results
 def _row(seed, acc, *, method="kmeans", overrides=(), resumed=False, non_noise=None):
     return {"key": f"{method}|d|{seed}|{','.join(overrides)}", "method": method, "data": "d", "seed": seed,
             "overrides": list(overrides), "status": "ok", "date": "2026-11-20", "resumed": resumed,
-            "seconds": {"load": 1.0, "fit": 9.0}, "fit_phases": {"pretrain": 6.0, "clustering": 3.0},
+            "seconds": {"load": 1.0, "fit": 9.0}, "fit_phases": {"pretrain": 6.0, "clustering": 3.0, "assign": 0.4},
             "metrics": {"acc": acc, "nmi": acc / 2}, "metrics_non_noise": non_noise or {}}
 
 
@@ -54,7 +54,8 @@ def test_rows_select_method_overrides_and_scoring(recorded):
 
 def test_rendered_table_has_medians_spread_reference_and_command(recorded):
     text = render_results(load_spec(recorded / "spec.json"), recorded)
-    assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3) |" in text
+    # every fit phase, in the order it ran
+    assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
     assert "| km k=1 | 1 | 0.900 | — |" in text
     assert "| missing | not run yet | — | — | — |" in text
     assert "| peer | 1 | 0.520 | — | 2400 |" in text
