@@ -24,7 +24,6 @@ from ..nn.losses import kl_divergence, reconstruction_loss, student_t_assignment
 from ..params import NONE, Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
-from ..training.checkpoint import attach_checkpoint
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
 from ..training.pretrain import make_optimizer
@@ -68,8 +67,6 @@ class DEC(DeepClusterer):
                           callbacks=[refresh, history, ProgressBar(self.method_name, self.verbose)])
         objects = {"model": net, "centers": torch.nn.ParameterDict({"centers": self.cluster_centers_t_}),
                    "optimizer": opt, "refresh": refresh, "history": history}
-        finished = attach_checkpoint(trainer, self._checkpoints(), "clustering", self.checkpoint_every, objects,
-                                     self._resume)
 
         def step(idx):
             net.train()
@@ -90,12 +87,7 @@ class DEC(DeepClusterer):
             opt.step()
             return {k: v.item() for k, v in logs.items()}
 
-        if not finished:
-            trainer.run(step)
-        self.n_iter_ = trainer.step
-        self.stop_reason_ = trainer.stop_reason
-        self.history_["clustering"] = history.records
-        self.history_["refresh"] = refresh.records
+        self._run_clustering(trainer, step, objects)
         self.cluster_centers_ = self.cluster_centers_t_.detach().cpu().numpy()
 
     @torch.no_grad()

@@ -20,7 +20,7 @@ from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 from ..nn.state import load_checked, module_arrays
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
 from ..runtime import PhaseTimer
-from ..training.checkpoint import CheckpointStore
+from ..training.checkpoint import CheckpointStore, attach_checkpoint
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.init import initial_clusters
 from ..training.pretrain import PretrainConfig, pretrain_autoencoder
@@ -118,6 +118,20 @@ class AutoencoderMixin:
     def _checkpoints(self):
         """The checkpoint store of this fit, or ``None`` without ``checkpoint_dir``."""
         return CheckpointStore(self.checkpoint_dir) if self.checkpoint_dir else None
+
+    def _run_clustering(self, trainer, step, objects: dict) -> None:
+        """Run the clustering stage: checkpoint ``objects`` (restoring them when resuming), train
+        with ``step`` unless the saved stage had finished, then record ``n_iter_``,
+        ``stop_reason_`` and the histories of ``objects["history"]`` and ``objects["refresh"]``.
+        """
+        finished = attach_checkpoint(trainer, self._checkpoints(), "clustering", self.checkpoint_every,
+                                     objects, self._resume)
+        if not finished:
+            trainer.run(step)
+        self.n_iter_ = trainer.step
+        self.stop_reason_ = trainer.stop_reason
+        self.history_["clustering"] = objects["history"].records
+        self.history_["refresh"] = objects["refresh"].records
 
     def _pretrain(self, X_t: torch.Tensor, seed: int, X=None) -> list[dict]:
         """Build ``network_`` for ``X_t`` on the training device and pretrain it.

@@ -33,7 +33,6 @@ from ..nn.state import load_checked, module_arrays
 from ..params import Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
-from ..training.checkpoint import attach_checkpoint
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
@@ -119,8 +118,6 @@ class VaDE(DeepClusterer):
         trainer.callbacks = [refresh, history, ProgressBar(self.method_name, self.verbose)]
         objects = {"model": net, "head": self.head_, "opt_nn": opt_nn, "opt_prior": opt_prior,
                    "refresh": refresh, "history": history}
-        finished = attach_checkpoint(trainer, self._checkpoints(), "clustering", self.checkpoint_every, objects,
-                                     self._resume)
 
         def step(idx):
             lr = max(self.lr * self.lr_decay ** ((trainer.step // spe) // self.decay_every), self.min_lr)
@@ -142,12 +139,7 @@ class VaDE(DeepClusterer):
             opt_prior.step()
             return {k: v.item() for k, v in terms.items()}
 
-        if not finished:
-            trainer.run(step)
-        self.n_iter_ = trainer.step
-        self.stop_reason_ = trainer.stop_reason
-        self.history_["clustering"] = history.records
-        self.history_["refresh"] = refresh.records
+        self._run_clustering(trainer, step, objects)
         self._export_prior()
 
     def _export_prior(self) -> None:

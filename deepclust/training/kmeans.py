@@ -68,13 +68,10 @@ def kmeans(X: np.ndarray, k: int, *, n_iter: int = 20, seed: int = 0, backend: s
             km.train(X)
             return km.centroids.copy(), nearest_centroid(X, km.centroids), 0
     rng = np.random.default_rng(seed)
-    best = None
-    for _ in range(n_redo):
-        C, labels, n_split = _lloyd(X, k, n_iter, rng)
-        inertia = float(((X - C[labels]) ** 2).sum())
-        if best is None or inertia < best[0]:
-            best = (inertia, C, labels, n_split)
-    return best[1], best[2], best[3]
+    runs = [_lloyd(X, k, n_iter, rng) for _ in range(n_redo)]
+    if len(runs) == 1:
+        return runs[0]
+    return min(runs, key=lambda run: float(((X - run[0][run[1]]) ** 2).sum()))
 
 
 def _lloyd(X: np.ndarray, k: int, n_iter: int, rng: np.random.Generator):
