@@ -113,6 +113,19 @@ def test_backbones_give_their_feature_sizes():
     assert ResNet18(2, 96, 96).eval()(torch.rand(2, 2, 96, 96)).shape == (2, 512)
 
 
+def test_clustered_features_are_taken_before_the_last_relu():
+    torch.manual_seed(0)
+    net = DeepClusterNet((28, 28, 1), "small", True, k=3).eval()
+    images = torch.rand(4, 1, 28, 28)
+    raw = net.features(images, activate=False)
+    assert (raw < 0).any()  # pre-activation values keep their sign (the reference strips the ReLU)
+    torch.testing.assert_close(net.features(images), torch.relu(raw))  # training adds the ReLU back
+    est = make_estimator("deepcluster", **FAST)
+    est.network_ = net
+    flat = images.permute(0, 2, 3, 1).reshape(4, -1)
+    torch.testing.assert_close(torch.from_numpy(est._features(flat)), raw)
+
+
 @pytest.fixture(scope="module")
 def fitted():
     return make_estimator("deepcluster", **FAST, k=15).fit(X, monitor_labels=DIGITS.target)

@@ -3,7 +3,9 @@ Unsupervised Learning of Visual Features", ECCV 2018 (seed 001 summarises it).
 
 Every epoch:
 
-1. features of the whole dataset from the backbone (classifier head removed), in eval mode;
+1. features of the whole dataset from the backbone (classifier head removed), in eval mode,
+   taken before the feature layer's final ReLU as in the reference code (which strips that
+   ReLU for clustering and appends it again for training);
 2. PCA with whitening, then L2 normalisation of each row: 256 dimensions for the paper's
    4,096 features, and the same 16:1 ratio for smaller features (16 for the small CNN's
    256, 32 for ResNet-18's 512; see :func:`pca_dimensions`);
@@ -115,10 +117,11 @@ class DeepClusterNet(nn.Module):
         h, w, c = self.shape
         return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """Backbone features of image batches (the head is not applied)."""
+    def features(self, images: torch.Tensor, activate: bool = True) -> torch.Tensor:
+        """Backbone features of image batches (the head is not applied); ``activate=False``
+        gives the small CNN's feature layer before its ReLU, which is what gets clustered."""
         images = images.contiguous(memory_format=torch.channels_last)  # no copy when already so
-        return self.backbone(self.sobel(images) if self.sobel is not None else images)
+        return self.backbone(self.sobel(images) if self.sobel is not None else images, activate=activate)
 
 
 def pca_dimensions(pca_dim, feature_dim: int) -> int:
@@ -257,7 +260,8 @@ class DeepCluster(BaseClusterer):
     def _features(self, X_t) -> np.ndarray:
         net = self.network_
         net.eval()
-        return map_batches(lambda xb: net.features(net.images(xb)), X_t, batch_size=FEATURE_BATCH).cpu().numpy()
+        return map_batches(lambda xb: net.features(net.images(xb), activate=False), X_t,
+                           batch_size=FEATURE_BATCH).cpu().numpy()
 
     def _normalised(self, feats: np.ndarray, fit: bool) -> np.ndarray:
         """PCA-whitening to ``pca_dim`` (fitted when ``fit``) and L2 normalisation of the rows.

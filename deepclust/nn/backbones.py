@@ -6,7 +6,9 @@
   a trivial cue for clustering, and boosts local contrast.
 * :class:`SmallCNN` — for digit- and garment-sized images (e.g. 28x28): two blocks of two
   3x3 convolutions (32 then 64 filters, batch-norm, ReLU, 2x2 max-pool), then a 256-unit
-  ReLU feature layer (with dropout while training).
+  ReLU feature layer (with dropout while training). ``forward(x, activate=False)`` returns that
+  layer before its ReLU — the features DeepCluster clusters, as its reference code strips the
+  last ReLU of AlexNet's classifier before computing features and puts it back for training.
 * :class:`ResNet18` — the ResNet-18 architecture (He et al. 2016, as torchvision defines it:
   BasicBlocks [2, 2, 2, 2], 64-512 channels), randomly initialised; images of 64 pixels and
   more use its 7x7 stride-2 stem and max-pool, smaller ones a 3x3 stride-1 stem (the usual
@@ -49,11 +51,13 @@ class SmallCNN(nn.Module):
 
         self.body = nn.Sequential(*block(in_channels, 32), *block(32, 64))
         flat = 64 * (height // 4) * (width // 4)
-        self.fc = nn.Sequential(nn.Dropout(0.5), nn.Linear(flat, feature_dim), nn.ReLU())
+        self.fc = nn.Sequential(nn.Dropout(0.5), nn.Linear(flat, feature_dim))
         self.feature_dim = feature_dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.body(x).flatten(1))
+    def forward(self, x: torch.Tensor, activate: bool = True) -> torch.Tensor:
+        """Features ``(n, feature_dim)``: after the final ReLU, or before it with ``activate=False``."""
+        out = self.fc(self.body(x).flatten(1))
+        return F.relu(out) if activate else out
 
 
 class _BasicBlock(nn.Module):
@@ -93,7 +97,9 @@ class ResNet18(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, activate: bool = True) -> torch.Tensor:
+        """The 512-d average-pooled features (``activate`` is accepted for a common signature:
+        the pool follows the last block's ReLU and there is no separate feature layer)."""
         return F.adaptive_avg_pool2d(self.layers(self.stem(x)), 1).flatten(1)
 
 
