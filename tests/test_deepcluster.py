@@ -135,6 +135,7 @@ def test_training_records_and_final_labels(fitted):
     hist = fitted.history_["epochs"]
     assert len(hist) == 3 and hist[0]["nmi_previous"] is None and 0 <= hist[1]["nmi_previous"] <= 1
     assert len(hist[0]["sizes"]) == 15 and {"acc", "nmi", "ari", "loss"} <= set(hist[2])
+    assert all(e["seconds"] > 0 for e in hist)  # wall time of each epoch (clustering + training)
     # over-clustering with k=15 while training; the final labels use n_clusters=10
     assert fitted.cluster_centers_.shape[0] == 10 and set(fitted.labels_.tolist()) == set(range(10))
     assert np.mean(fitted.predict(X) == fitted.labels_) >= 0.99

@@ -37,6 +37,7 @@ features. ``predict`` assigns new images to the nearest of its centroids.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 import torch
@@ -170,8 +171,8 @@ class DeepCluster(BaseClusterer):
 
     Fitted attributes: ``labels_``, ``cluster_centers_`` (in the whitened, normalised feature
     space), ``network_``, ``pca_`` (mean, components, scales), ``history_`` (per epoch: loss,
-    NMI with the previous assignment, re-seeded empty clusters, cluster sizes; ACC/NMI/ARI
-    when monitoring), ``embedding_`` (final normalised features) and ``phase_seconds_``.
+    NMI with the previous assignment, re-seeded empty clusters, cluster sizes, wall seconds;
+    ACC/NMI/ARI when monitoring), ``embedding_`` (final normalised features) and ``phase_seconds_``.
     """
 
     can_predict = True
@@ -205,6 +206,7 @@ class DeepCluster(BaseClusterer):
         self.history_ = {"epochs": []}
         previous = None
         for epoch in range(self.epochs):
+            started = time.perf_counter()
             with timer.phase("cluster"):
                 feats = self._normalised(self._features(X_t), fit=True)
                 _, labels, n_split = kmeans(feats, k, n_iter=self.kmeans_iter, seed=seed + epoch,
@@ -218,6 +220,7 @@ class DeepCluster(BaseClusterer):
             previous = labels
             with timer.phase("train"):
                 record["loss"] = self._train_epoch(X_t, labels, rng, gen, opt, natural, epoch, seed)
+            record["seconds"] = time.perf_counter() - started
             self.history_["epochs"].append(record)
             if self.verbose:
                 sys.stderr.write(_epoch_summary(record, self.epochs) + "\n")
