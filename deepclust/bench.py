@@ -165,12 +165,25 @@ def spread(values: list[float], digits: int = 3) -> str:
     return f"{med:.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
 
 
+# settings that change how a run is carried out but never its result: a cached pretraining
+# gives bit-for-bit the network that pretraining would have produced (training/pretrain_cache.py)
+RESULT_NEUTRAL_SETTINGS = ("pretrain_cache", "verbose", "checkpoint_every")
+
+
+def result_settings(overrides) -> tuple:
+    """The overrides that can change a run's result, in their given order: runs that differ only
+    in ``RESULT_NEUTRAL_SETTINGS`` (e.g. one with ``pretrain_cache=DIR``) are the same experiment."""
+    return tuple(o for o in overrides if o.split("=", 1)[0].strip() not in RESULT_NEUTRAL_SETTINGS)
+
+
 def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:
-    """Group ok rows by (method, data, overrides): medians/spread of metrics and wall time."""
+    """Group ok rows by (method, data, result settings): medians/spread of metrics and wall time.
+
+    Overrides in ``RESULT_NEUTRAL_SETTINGS`` do not split a group (see ``result_settings``)."""
     groups: dict[tuple, list[dict]] = {}
     latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
     for r in latest.values():
-        groups.setdefault((r["method"], r["data"], tuple(r.get("overrides", ()))), []).append(r)
+        groups.setdefault((r["method"], r["data"], result_settings(r.get("overrides", ()))), []).append(r)
     out = []
     for (method, data, ov), rs in sorted(groups.items()):
         src = "metrics_non_noise" if non_noise else "metrics"

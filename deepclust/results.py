@@ -30,7 +30,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .bench import read_results, run_seconds, spread
+from .bench import read_results, result_settings, run_seconds, spread
 from .errors import InputError
 
 
@@ -60,7 +60,7 @@ def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
     for r in latest.values():
         if r["method"] != spec_row.get("method") or r["data"] != spec_row.get("data", r["data"]):
             continue
-        if list(r.get("overrides", [])) != list(spec_row.get("overrides", [])):
+        if result_settings(r.get("overrides", [])) != result_settings(spec_row.get("overrides", [])):
             continue
         runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
                      "seconds": None if r.get("resumed") else run_seconds(r),

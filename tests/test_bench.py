@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from deepclust.bench import markdown_table, read_results, run_bench
+from deepclust.bench import markdown_table, read_results, result_settings, run_bench, summarize
 
 
 def _ok_keys(root):
@@ -67,6 +67,21 @@ def test_table_uses_latest_line_per_cell_and_torn_lines_are_ignored(tmp_path):
     rows = read_results(p)
     assert len(rows) == 2
     assert "| k | d | defaults | 5 | 1 | 0.900 | 0.900 | 0.900 | 1 |" in markdown_table(rows)
+
+
+def test_result_neutral_settings_do_not_split_a_group():
+    def line(seed, overrides, acc):
+        return {"key": f"dec|d|{seed}|{','.join(overrides)}", "method": "dec", "data": "d", "seed": seed,
+                "status": "ok", "n": 5, "overrides": list(overrides),
+                "metrics": {"acc": acc, "nmi": acc, "ari": acc}, "seconds": {"fit": 1.0}}
+    rows = [line(0, ["pretrain_epochs=10"], 0.2), line(1, ["pretrain_epochs=10", "pretrain_cache=/c"], 0.4),
+            line(2, ["pretrain_epochs=10", "pretrain_cache=/c", "verbose=false"], 0.6),
+            line(0, ["pretrain_epochs=20", "pretrain_cache=/c"], 0.9)]
+    groups = {tuple(e["overrides"]): e for e in summarize(rows)}
+    assert set(groups) == {("pretrain_epochs=10",), ("pretrain_epochs=20",)}
+    assert groups[("pretrain_epochs=10",)]["seeds"] == [0, 1, 2]
+    assert groups[("pretrain_epochs=10",)]["acc"] == [0.2, 0.4, 0.6]
+    assert result_settings(["maxiter=5", " pretrain_cache = /c", "tol=0"]) == ("maxiter=5", "tol=0")
 
 
 def test_interrupted_deep_cell_is_resumed_not_restarted(tmp_path):

@@ -22,6 +22,7 @@ def _row(seed, acc, *, method="kmeans", overrides=(), resumed=False, non_noise=N
 @pytest.fixture
 def recorded(tmp_path):
     lines = [_row(0, 0.5), _row(1, 0.7), _row(2, 0.6), _row(0, 0.9, overrides=("k=1",)),
+             _row(1, 0.8, overrides=("k=1", "pretrain_cache=/c")),
              {"key": "kmeans|d|3|", "method": "kmeans", "data": "d", "seed": 3, "status": "failed"},
              _row(0, 0.4, method="hdb", non_noise={"acc": 0.8})]
     (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
@@ -46,7 +47,8 @@ def test_rows_select_method_overrides_and_scoring(recorded):
     spec = load_spec(recorded / "spec.json")
     rows = spec["tables"][0]["rows"]
     assert sorted(r["metrics"]["acc"] for r in collect_runs(rows[0], recorded)) == [0.5, 0.6, 0.7]
-    assert [r["metrics"]["acc"] for r in collect_runs(rows[1], recorded)] == [0.9]
+    # a run that only adds a result-neutral setting (pretrain_cache) belongs to the same row
+    assert sorted(r["metrics"]["acc"] for r in collect_runs(rows[1], recorded)) == [0.8, 0.9]
     assert [r["metrics"]["acc"] for r in collect_runs(rows[2], recorded)] == [0.8]
     assert [r["metrics"]["acc"] for r in collect_runs(rows[3], recorded)] == [0.52]
     assert collect_runs(rows[4], recorded) == []
@@ -56,7 +58,7 @@ def test_rendered_table_has_medians_spread_reference_and_command(recorded):
     text = render_results(load_spec(recorded / "spec.json"), recorded)
     # every fit phase, in the order it ran
     assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
-    assert "| km k=1 | 1 | 0.900 | — |" in text
+    assert "| km k=1 | 2 | 0.850 [0.800, 0.900] | — |" in text
     assert "| missing | not run yet | — | — | — |" in text
     assert "| peer | 1 | 0.520 | — | 2400 |" in text
     assert "cmd --x" in text and "Runs dated 2026-11-20 to 2026-11-21" in text
