@@ -36,13 +36,15 @@ class Cell:
     seed: int
     overrides: tuple = ()
     n_clusters: int | None = None
+    sample: int | None = None
 
     @property
     def key(self) -> str:
         """Stable identity used to recognise finished cells when resuming."""
         extra = ",".join(self.overrides)
         k = "" if self.n_clusters is None else f"-k{self.n_clusters}"
-        return f"{self.method}|{self.data}|{self.seed}|{extra}{k}"
+        n = "" if self.sample is None else f"-s{self.sample}"
+        return f"{self.method}|{self.data}|{self.seed}|{extra}{k}{n}"
 
     @property
     def folder(self) -> str:
@@ -57,6 +59,8 @@ class Cell:
                "--seed", str(self.seed), "--out", str(out), "--force", "--no-report"]
         if self.n_clusters is not None:
             cmd += ["--n-clusters", str(self.n_clusters)]
+        if self.sample is not None:
+            cmd += ["--sample", str(self.sample)]
         for o in self.overrides:
             cmd += ["--set", o]
         return cmd
@@ -88,7 +92,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     resumed = cell.command(out)[4] == "--resume"
     started = time.time()
     row = {"key": cell.key, "method": cell.method, "data": cell.data, "seed": cell.seed,
-           "overrides": list(cell.overrides), "n_clusters": cell.n_clusters,
+           "overrides": list(cell.overrides), "n_clusters": cell.n_clusters, "sample": cell.sample,
            "date": time.strftime("%Y-%m-%d", time.localtime(started)), "resumed": resumed}
     try:
         proc = subprocess.run(cell.command(out), capture_output=True, text=True, timeout=timeout,
@@ -122,16 +126,19 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     return row
 
 
-def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, timeout=None,
+def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, sample=None, timeout=None,
               progress=True) -> list[dict]:
-    """Run every (method, dataset, seed) cell not yet finished in ``root``; return all rows."""
+    """Run every (method, dataset, seed) cell not yet finished in ``root``; return all rows.
+
+    ``sample=N`` makes every run cluster a random N-point subset drawn with its seed."""
     from tqdm import tqdm
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     results = root / RESULTS
     done = {r["key"] for r in read_results(results) if r.get("status") == "ok"}
-    cells = [Cell(m, d, s, tuple(overrides), n_clusters) for m in methods for d in datasets for s in seeds]
+    cells = [Cell(m, d, s, tuple(overrides), n_clusters, sample)
+             for m in methods for d in datasets for s in seeds]
     todo = [c for c in cells if c.key not in done]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, unit="cell",
                desc="bench", file=sys.stderr)
@@ -177,17 +184,18 @@ def result_settings(overrides) -> tuple:
 
 
 def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:
-    """Group ok rows by (method, data, result settings): medians/spread of metrics and wall time.
+    """Group ok rows by (method, data, result settings, sample): medians/spread of metrics and wall time.
 
     Overrides in ``RESULT_NEUTRAL_SETTINGS`` do not split a group (see ``result_settings``)."""
     groups: dict[tuple, list[dict]] = {}
     latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
     for r in latest.values():
-        groups.setdefault((r["method"], r["data"], result_settings(r.get("overrides", ()))), []).append(r)
+        key = (r["method"], r["data"], result_settings(r.get("overrides", ())), r.get("sample") or 0)
+        groups.setdefault(key, []).append(r)
     out = []
-    for (method, data, ov), rs in sorted(groups.items()):
+    for (method, data, ov, sample), rs in sorted(groups.items()):
         src = "metrics_non_noise" if non_noise else "metrics"
-        entry = {"method": method, "data": data, "overrides": list(ov), "n": rs[0].get("n"),
+        entry = {"method": method, "data": data, "overrides": list(ov), "sample": sample or None, "n": rs[0].get("n"),
                  "seeds": sorted(r["seed"] for r in rs)}
         for m in metrics:
             entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
@@ -204,7 +212,8 @@ def markdown_table(rows: list[dict], metrics=("acc", "nmi", "ari")) -> str:
     for e in summarize(rows, metrics):
         secs = e["seconds"]
         timing = spread(secs, 0)
-        cells = [e["method"], e["data"], " ".join(e["overrides"]) or "defaults", str(e["n"]),
+        settings = [*e["overrides"], *([f"sample={e['sample']}"] if e["sample"] else [])]
+        cells = [e["method"], e["data"], " ".join(settings) or "defaults", str(e["n"]),
                  str(len(e["seeds"])), *[spread(e[m]) for m in metrics], timing]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in rows if r.get("status") != "ok"]

@@ -80,6 +80,8 @@ def methods():
 @click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of method parameters.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Set a method parameter (repeatable).")
 @click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Cluster a random N-point subset drawn with --seed (labels.csv's index names its rows).")
 @click.option("--labels", default=None, help="Label column of a table, or a file of labels (evaluation only).")
 @click.option("--out", type=click.Path(), default=None, help="Output folder (default runs/METHOD-DATA-seedS).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
@@ -90,8 +92,8 @@ def methods():
               help="How the report draws embeddings with more than 2 dimensions.")
 @click.option("--resume", "resume_dir", type=click.Path(), default=None,
               help="Continue the interrupted run in this output folder (other options are ignored).")
-def run(method, data, n_clusters, seed, device, config_file, overrides, split, labels, out, force, monitor,
-        report, map_method, resume_dir):
+def run(method, data, n_clusters, seed, device, config_file, overrides, split, sample, labels, out, force,
+        monitor, report, map_method, resume_dir):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .registry import make_estimator
     from .run import resume_run
@@ -111,7 +113,7 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, l
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
                      force=force, split=split, labels=labels, progress=True, monitor=monitor, report=report,
-                     map_method=map_method)
+                     map_method=map_method, sample=sample)
     m = res.metrics
     summary = [f"{m['n_clusters']} clusters"]
     summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]
@@ -178,9 +180,11 @@ def predict(model_dir, data, split, out, force):
 @click.option("--seeds", default="0 1 2", show_default=True, help="Space- or comma-separated seeds.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Parameter for every run.")
 @click.option("--n-clusters", type=int, default=None, help="Number of clusters for every run.")
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Every run clusters a random N-point subset of its data, drawn with the run's seed.")
 @click.option("--timeout", type=float, default=None, help="Seconds after which a run is stopped and failed.")
 @click.option("--out", type=click.Path(), default="benchmarks/runs", show_default=True)
-def bench(methods_, data, seeds, overrides, n_clusters, timeout, out):
+def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out):
     """Run methods x datasets x seeds (resumable) and write results.jsonl and table.md."""
     from .bench import run_bench
     from .registry import make_estimator
@@ -195,7 +199,7 @@ def bench(methods_, data, seeds, overrides, n_clusters, timeout, out):
         raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
     parse_assignments(overrides)
     rows = run_bench(names, split(data), seed_list, out, overrides=overrides, n_clusters=n_clusters,
-                     timeout=timeout)
+                     sample=sample, timeout=timeout)
     click.echo((Path(out) / "table.md").read_text())
     failed = sum(r.get("status") != "ok" for r in rows)
     if failed:

@@ -21,12 +21,12 @@ from .fileio import atomic_write_text
 
 def export_clusters(run_dir, *, to: str, dest=None, force: bool = False) -> Path:
     """Export the clusters of a finished run; returns the folder or CSV written."""
-    from .viz.report import _load_data, read_run
+    from .viz.report import load_run_data, read_run
 
     run = read_run(run_dir)
     run_dir = Path(run_dir)
     labels, conf = run["labels"], run["confidence"]
-    ds = _load_data(run["record"])
+    ds = load_run_data(run)
     if ds is not None and ds.n_samples != len(labels):
         raise InputError(f"The data of {run_dir} has changed since the run ({ds.n_samples} samples now).")
     if to == "csv":
@@ -38,7 +38,7 @@ def export_clusters(run_dir, *, to: str, dest=None, force: bool = False) -> Path
         w.writerow(["index", "cluster", "confidence", *(["path"] if paths else [])])
         for i, lab in enumerate(labels):
             c = "" if conf is None else f"{conf[i]:.6f}"
-            w.writerow([i, int(lab), c, *([paths[i]] if paths else [])])
+            w.writerow([int(run["index"][i]), int(lab), c, *([paths[i]] if paths else [])])
         return atomic_write_text(dest, buf.getvalue())
     if to != "folders":
         raise InputError(f"Unknown export target {to!r}; use folders or csv.")

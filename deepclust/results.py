@@ -13,8 +13,10 @@ recorded and which published figures it is compared with::
                   "method": "kmeans", "data": "fashion-mnist", "overrides": [],
                   "scoring": "all", "reference": {"acc": 0.47, "nmi": 0.51, "ari": 0.35}}]}]}
 
-``scoring`` is ``"all"`` (every point; HDBSCAN's noise points count as one more cluster) or
-``"non_noise"`` (noise points dropped, as seed 004 scored HDBSCAN). Rows with
+A row with ``"sample": N`` reads runs made with ``--sample N`` (a random N-point subset);
+other rows read only full-data runs. ``scoring`` is ``"all"`` (every point; HDBSCAN's noise
+points count as one more cluster) or ``"non_noise"`` (noise points dropped, as seed 004
+scored HDBSCAN). Rows with
 ``"format": "clustpy"`` read the peer benchmark's lines (:mod:`benchmarks.clustpy_peer`)
 and pick ``"assignments"`` (``own_assignments`` or ``kmeans_rerun``).
 
@@ -61,6 +63,8 @@ def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
         if r["method"] != spec_row.get("method") or r["data"] != spec_row.get("data", r["data"]):
             continue
         if result_settings(r.get("overrides", [])) != result_settings(spec_row.get("overrides", [])):
+            continue
+        if r.get("sample") != spec_row.get("sample"):
             continue
         runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
                      "seconds": None if r.get("resumed") else run_seconds(r),

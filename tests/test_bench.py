@@ -93,3 +93,13 @@ def test_interrupted_deep_cell_is_resumed_not_restarted(tmp_path):
     (out / "checkpoint").mkdir(parents=True)
     (out / "request.json").write_text("{}")
     assert cell.command(out)[-2:] == ["--resume", str(out)]
+
+
+def test_sampled_cells_are_their_own_cells_and_rows(tmp_path):
+    rows = run_bench(["kmeans"], ["digits"], [0, 1], tmp_path, sample=400, progress=False)
+    assert sorted(_ok_keys(tmp_path)) == ["kmeans|digits|0|-s400", "kmeans|digits|1|-s400"]
+    assert {r["n"] for r in rows} == {400} and {r["sample"] for r in rows} == {400}
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)  # the full data is another cell
+    table = (tmp_path / "table.md").read_text()
+    assert "| kmeans | digits | sample=400 | 400 | 2 |" in table
+    assert "| kmeans | digits | defaults | 1797 | 1 |" in table

@@ -185,3 +185,39 @@ def test_predict_with_method_that_cannot_predict(capsys, tmp_path, blobs):
 def test_bad_set_syntax(capsys, tmp_path, blobs):
     code, _, err = cli(capsys, "run", "kmeans", "--data", blobs, "--set", "n_init", "--out", tmp_path / "o")
     assert_one_sentence_error(code, err, "key=value")
+
+
+def test_run_on_a_random_sample_records_its_rows(capsys, tmp_path):
+    out = tmp_path / "s"
+    code, stdout, _ = cli(capsys, "run", "kmeans", "--data", "digits", "--sample", 500, "--seed", 3, "--out", out,
+                          "--map", "pca")
+    assert code == 0, stdout
+    from sklearn.datasets import load_digits
+
+    from deepclust.run import draw_sample
+
+    labels = list(csv.DictReader((out / "labels.csv").open()))
+    rows = np.array([int(r["index"]) for r in labels])  # index = row number in the full data
+    assert rows.shape == (500,) and np.all(np.diff(rows) > 0) and rows.max() < 1797
+    np.testing.assert_array_equal(rows, draw_sample(1797, 500, 3))  # drawn with the run's seed
+    assert not np.array_equal(rows, draw_sample(1797, 500, 4))
+    record = json.loads((out / "run.json").read_text())
+    assert record["data"]["n_samples"] == 500 and record["data"]["sample"] == 500
+    # the metrics are those of the sampled rows' own labels
+    from deepclust.metrics import nmi
+
+    y = load_digits().target[rows]
+    got = json.loads((out / "metrics.json").read_text())["nmi"]
+    assert got == pytest.approx(nmi(y, np.array([int(r["cluster"]) for r in labels])), abs=1e-9)
+    page = (out / "report.html").read_text()
+    assert 'alt="Cluster 0"' in page and "Confusion matrix" in page  # the report found the sampled rows
+    code, _, err = cli(capsys, "export", out, "--to", "csv")
+    assert code == 0, err
+    exported = list(csv.DictReader((out / "clusters.csv").open()))
+    assert [int(r["index"]) for r in exported] == rows.tolist()
+
+
+@pytest.mark.parametrize("n, phrase", [(5000, "exceeds the 1797 samples"), (1, "at least 2")])
+def test_bad_sample_sizes_are_one_sentence_errors(capsys, tmp_path, n, phrase):
+    code, _, err = cli(capsys, "run", "kmeans", "--data", "digits", "--sample", n, "--out", tmp_path / "x")
+    assert_one_sentence_error(code, err, phrase)

@@ -81,3 +81,12 @@ def test_bad_specs_are_refused(tmp_path):
         load_spec(tmp_path / "b.json")
     with pytest.raises(InputError, match="does not exist"):
         load_spec(tmp_path / "c.json")
+
+
+def test_rows_read_sampled_runs_only_when_they_ask_for_them(tmp_path):
+    lines = [_row(0, 0.5), {**_row(1, 0.9), "key": "kmeans|d|1|-s100", "sample": 100}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    full = {"label": "full", "results": "r.jsonl", "method": "kmeans", "data": "d"}
+    sampled = {**full, "label": "sampled", "sample": 100}
+    assert [r["metrics"]["acc"] for r in collect_runs(full, tmp_path)] == [0.5]
+    assert [r["metrics"]["acc"] for r in collect_runs(sampled, tmp_path)] == [0.9]

@@ -31,9 +31,10 @@ def read_run(run_dir) -> dict:
     for name in ("run.json", "metrics.json", "labels.csv"):
         if not (run_dir / name).is_file():
             raise InputError(f"{run_dir} is not a finished run folder: {name} is missing.")
-    labels, conf = [], []
+    labels, conf, index = [], [], []
     with (run_dir / "labels.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
+            index.append(int(row["index"]))
             labels.append(int(row["cluster"]))
             conf.append(float(row["confidence"]) if row.get("confidence") else np.nan)
     conf = np.asarray(conf)
@@ -42,6 +43,7 @@ def read_run(run_dir) -> dict:
         "record": json.loads((run_dir / "run.json").read_text(encoding="utf-8")),
         "metrics": json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")),
         "labels": np.asarray(labels, dtype=np.int64),
+        "index": np.asarray(index, dtype=np.int64),  # row numbers in the data (a sample's rows)
         "confidence": None if np.isnan(conf).all() else conf,
         "history": None,
         "embedding": None,
@@ -53,15 +55,20 @@ def read_run(run_dir) -> dict:
     return out
 
 
-def _load_data(record: dict):
+def load_run_data(run: dict):
+    """The data a finished run clustered (its recorded sample of rows, if any), or None when
+    it cannot be loaded again."""
     from ..data import load_dataset
 
-    data = record["data"]
+    data = run["record"]["data"]
     source = data.get("name") if data.get("name") in _named() else data.get("source")
     try:
-        return load_dataset(source, split=data.get("split", "all"))
+        ds = load_dataset(source, split=data.get("split", "all"))
     except (InputError, FileNotFoundError):
         return None
+    if data.get("sample") is not None:  # the run clustered a subset: labels.csv names its rows
+        return ds.subset(run["index"]) if run["index"].max(initial=-1) < ds.n_samples else None
+    return ds
 
 
 def _named():
@@ -80,7 +87,7 @@ def build_report(run_dir, *, map_method: str = "umap", max_map_points: int = 20_
 
     run = read_run(run_dir)
     record, m, labels = run["record"], run["metrics"], run["labels"]
-    ds = _load_data(record)
+    ds = load_run_data(run)
     if ds is not None and ds.n_samples != len(labels):
         ds = None  # the data changed since the run; show what does not need it
     figures: dict[str, list[tuple[str, bytes]]] = {s: [] for s in SECTIONS}
