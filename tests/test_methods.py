@@ -102,6 +102,20 @@ def test_tsne_kmeans_cannot_predict():
         est.predict(X[:5])
 
 
+@pytest.mark.slow
+def test_tsne_init_is_passed_through_and_checked():
+    from sklearn.manifold import TSNE
+
+    a = make_estimator("tsne+kmeans", random_state=0, max_iter=250, init="random").fit(X[:300])
+    b = make_estimator("tsne+kmeans", random_state=0, max_iter=250).fit(X[:300])
+    ref = TSNE(perplexity=25.0, learning_rate=10.0, max_iter=250, init="random", random_state=0)
+    np.testing.assert_allclose(a.embedding_, ref.fit_transform(X[:300]), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(a.embedding_, b.embedding_)
+    assert metrics.nmi(Y[:300], a.labels_) > 0.5
+    with pytest.raises(InputError, match="init"):
+        make_estimator("tsne+kmeans", init="spectral").fit(X[:50])
+
+
 def test_registry_lists_every_required_name():
     names = method_names()
     for required in ["kmeans", "minibatch-kmeans", "gmm", "hdbscan", "agglomerative", "spectral",
