@@ -182,7 +182,10 @@ class HDBSCAN(BaseClusterer):
 
     Points in no dense region get the noise label ``-1``; it takes no ``n_clusters``.
     ``min_cluster_size=None`` means 1% of the samples (at least 5); seed 004 used 500 on
-    Fashion-MNIST with ``min_samples=10`` (its default here). Reference: R. Campello,
+    Fashion-MNIST with ``min_samples=10``. This wraps scikit-learn's HDBSCAN, whose
+    ``min_samples`` counts the point itself; the ``hdbscan`` library that seed 004 used does
+    not, so its ``min_samples=10`` is ``min_samples=11`` here (the default, 10, is the
+    library's 9). Reference: R. Campello,
     D. Moulavi, J. Sander, "Density-based clustering based on hierarchical density
     estimates" (2013).
     """
