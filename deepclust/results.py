@@ -16,7 +16,9 @@ recorded and which published figures it is compared with::
 A row with ``"sample": N`` reads runs made with ``--sample N`` (a random N-point subset);
 other rows read only full-data runs. ``scoring`` is ``"all"`` (every point; HDBSCAN's noise
 points count as one more cluster) or ``"non_noise"`` (noise points dropped, as seed 004
-scored HDBSCAN). Rows with
+scored HDBSCAN). A table with ``"smallest_cluster": true`` adds a column with the size of
+each run's smallest cluster (median [min, max]; noise excluded), which shows collapsed
+clusters that the averaged metrics hide. Rows with
 ``"format": "clustpy"`` read the peer benchmark's lines (:mod:`benchmarks.clustpy_peer`)
 and pick ``"assignments"`` (``own_assignments`` or ``kmeans_rerun``).
 
@@ -115,6 +117,9 @@ def render_table(table: dict, root: Path) -> str:
     head = ["", "runs"]
     for m in metrics:
         head += [f"{m.upper()} measured", f"{m.upper()} {ref_name}"]
+    show_smallest = bool(table.get("smallest_cluster"))
+    if show_smallest:
+        head.append("smallest cluster")
     head.append("seconds/run (median phases)")
     lines = [f"## {table['title']}", ""]
     if table.get("note"):
@@ -129,6 +134,8 @@ def render_table(table: dict, root: Path) -> str:
             ours = [r["metrics"][m] for r in runs if r["metrics"].get(m) is not None]
             ref = row.get("reference", {}).get(m)
             cells += [spread(ours), "—" if ref is None else f"{ref:.4g}"]
+        if show_smallest:
+            cells.append(spread([r["min_cluster"] for r in runs if r["min_cluster"] is not None], 0))
         cells.append(_seconds(runs))
         body.append("| " + " | ".join(cells) + " |")
     if table.get("command"):

@@ -90,3 +90,16 @@ def test_rows_read_sampled_runs_only_when_they_ask_for_them(tmp_path):
     sampled = {**full, "label": "sampled", "sample": 100}
     assert [r["metrics"]["acc"] for r in collect_runs(full, tmp_path)] == [0.5]
     assert [r["metrics"]["acc"] for r in collect_runs(sampled, tmp_path)] == [0.9]
+
+
+def test_smallest_cluster_column_shows_collapsed_runs(tmp_path):
+    lines = [{**_row(0, 0.5), "min_cluster_size": 4000}, {**_row(1, 0.6), "min_cluster_size": 12},
+             {**_row(2, 0.7), "min_cluster_size": 5000}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    row = {"label": "km", "results": "r.jsonl", "method": "kmeans", "data": "d"}
+    with_column = {"tables": [{"title": "T", "metrics": ["acc"], "smallest_cluster": True, "rows": [row]}]}
+    text = render_results(with_column, tmp_path)
+    assert "| ACC measured | ACC reference | smallest cluster | seconds/run (median phases) |" in text
+    assert "| km | 3 | 0.600 [0.500, 0.700] | — | 4000 [12, 5000] | 10 [10, 10]" in text
+    without = {"tables": [{"title": "T", "metrics": ["acc"], "rows": [row]}]}
+    assert "smallest cluster" not in render_results(without, tmp_path)
