@@ -178,9 +178,13 @@ RESULT_NEUTRAL_SETTINGS = ("pretrain_cache", "verbose", "checkpoint_every")
 
 
 def result_settings(overrides) -> tuple:
-    """The overrides that can change a run's result, in their given order: runs that differ only
-    in ``RESULT_NEUTRAL_SETTINGS`` (e.g. one with ``pretrain_cache=DIR``) are the same experiment."""
-    return tuple(o for o in overrides if o.split("=", 1)[0].strip() not in RESULT_NEUTRAL_SETTINGS)
+    """The overrides that can change a run's result, as ``key=value`` sorted by key: runs that
+    differ only in ``RESULT_NEUTRAL_SETTINGS`` (e.g. one with ``pretrain_cache=DIR``), in the
+    order of their ``--set`` options or in spaces around ``=`` are the same experiment (a key
+    given twice keeps its order, so the last value still wins)."""
+    pairs = [tuple(part.strip() for part in o.split("=", 1)) for o in overrides]
+    kept = [p for p in pairs if p[0] not in RESULT_NEUTRAL_SETTINGS]
+    return tuple("=".join(p) for p in sorted(kept, key=lambda p: p[0]))
 
 
 def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:

@@ -82,6 +82,9 @@ def test_result_neutral_settings_do_not_split_a_group():
     assert groups[("pretrain_epochs=10",)]["seeds"] == [0, 1, 2]
     assert groups[("pretrain_epochs=10",)]["acc"] == [0.2, 0.4, 0.6]
     assert result_settings(["maxiter=5", " pretrain_cache = /c", "tol=0"]) == ("maxiter=5", "tol=0")
+    # the order of --set options and spaces around '=' do not make another experiment
+    assert result_settings(["tol = 0", "maxiter=5"]) == result_settings(["maxiter=5", "tol=0"])
+    assert result_settings(["tol=1", "maxiter=5", "tol=0"]) == ("maxiter=5", "tol=1", "tol=0")
 
 
 def test_interrupted_deep_cell_is_resumed_not_restarted(tmp_path):
