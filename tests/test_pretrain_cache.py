@@ -61,3 +61,13 @@ def test_bench_timing_counts_the_cached_pretraining():
     row = {"seconds": {"fit": 10.0, "load": 1.0}, "pretrain_cached": True, "pretrain_cache_seconds": 100.0}
     assert run_seconds(row) == 111.0
     assert run_seconds({**row, "pretrain_cached": False}) == 11.0
+
+
+def test_adam_pretrainings_are_keyed_by_the_adam_implementation():
+    from deepclust.training.optim import adam_implementation
+    from deepclust.training.pretrain import PretrainConfig
+    from deepclust.training.pretrain_cache import cache_key
+
+    _, adam = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="adam"), "f")
+    _, sgd = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd"), "f")
+    assert adam["adam"] == adam_implementation() and "adam" not in sgd

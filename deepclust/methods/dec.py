@@ -26,7 +26,7 @@ from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
-from ..training.pretrain import make_optimizer
+from ..training.optim import make_optimizer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
 
 DEC_PARAMS = {

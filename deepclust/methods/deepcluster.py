@@ -56,6 +56,7 @@ from ..training.callbacks import ProgressBar
 from ..training.device import as_tensor, autocast, map_batches, resolve_device
 from ..training.kmeans import kmeans, nearest_centroid
 from ..training.loop import Trainer
+from ..training.optim import make_optimizer
 from .deep import image_shape
 
 RANK_TOL = 1e-6
@@ -198,8 +199,8 @@ class DeepCluster(BaseClusterer):
         self.network_ = DeepClusterNet(shape, self._backbone_name(shape), self.sobel, k).to(self.device_)
         net = self.network_
         natural = shape[2] == 3 or max(shape[:2]) > 32
-        opt = torch.optim.SGD(net.backbone.parameters(), lr=self.lr, momentum=self.momentum,
-                              weight_decay=self.weight_decay)
+        opt = make_optimizer("sgd", net.backbone.parameters(), self.lr, self.momentum,
+                             weight_decay=self.weight_decay)
         timer = PhaseTimer()
         self.phase_seconds_ = timer.seconds
         self.history_ = {"epochs": []}
@@ -230,7 +231,7 @@ class DeepCluster(BaseClusterer):
     def _train_epoch(self, X_t, labels, rng, gen, opt, natural, epoch, seed) -> float:
         net = self.network_
         net.reset_head()
-        head_opt = torch.optim.SGD(net.head.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        head_opt = make_optimizer("sgd", net.head.parameters(), self.lr, 0.0, weight_decay=self.weight_decay)
         order = torch.from_numpy(uniform_over_labels(labels, X_t.shape[0], rng))
         targets = torch.from_numpy(labels).to(self.device_)
         trainer = Trainer(len(order), self.batch_size, 0, seed=seed + epoch, shuffle=False)

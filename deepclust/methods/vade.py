@@ -35,6 +35,7 @@ from ..registry import register
 from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
+from ..training.optim import make_optimizer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
 
 VADE_PARAMS = {
@@ -106,8 +107,8 @@ class VaDE(DeepClusterer):
             if self.init_log_var == "small":  # q(z|x) starts 10x narrower than the prior's components
                 self.head_.log_var.weight.zero_()
                 self.head_.log_var.bias.copy_(torch.as_tensor(np.log(0.1 * self._init_variances.mean(0))))
-        opt_nn = torch.optim.Adam([*net.parameters(), *self.head_.log_var.parameters()], lr=self.lr, eps=1e-4)
-        opt_prior = torch.optim.Adam(list(self.head_.prior()), lr=self.lr, eps=1e-4)
+        opt_nn = make_optimizer("adam", [*net.parameters(), *self.head_.log_var.parameters()], self.lr, eps=1e-4)
+        opt_prior = make_optimizer("adam", self.head_.prior(), self.lr, eps=1e-4)
         trainer = Trainer(X_t.shape[0], self.batch_size, 0, seed=seed)
         spe = trainer.steps_per_epoch
         trainer.max_steps = self.epochs * spe

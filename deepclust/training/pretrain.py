@@ -24,6 +24,7 @@ from .callbacks import LossHistory, ProgressBar
 from .checkpoint import CheckpointStore, attach_checkpoint
 from .device import autocast
 from .loop import Trainer
+from .optim import make_optimizer
 
 
 @dataclass
@@ -44,15 +45,6 @@ class PretrainConfig:
     seed: int = 0
     progress: bool = True
     checkpoint_every: int = 1000  # steps between checkpoints when a store is given
-
-
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
-    """``"adam"`` or ``"sgd"`` (with momentum) over ``params``."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    raise ValueError(f"unknown optimizer {name!r}")
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 
 from ..errors import InputError
 from ..fileio import atomic_dir
+from .optim import adam_implementation
 from .pretrain import PretrainConfig
 
 # fields of PretrainConfig that do not change the trained weights
@@ -45,6 +46,8 @@ def cache_key(network_config: dict, cfg: PretrainConfig, fingerprint: str) -> tu
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_KEY}
     inputs = {"network": network_config, "pretraining": settings, "data": fingerprint,
               "torch": torch.__version__, "threads": torch.get_num_threads()}
+    if cfg.optimizer == "adam":  # fused and foreach Adam round differently (training/optim.py)
+        inputs["adam"] = adam_implementation()
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
     return key, inputs
 
