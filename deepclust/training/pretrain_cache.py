@@ -10,6 +10,12 @@ pretraining would have produced — the labels are identical with and without th
 Each entry is a folder named by the key, holding ``weights.safetensors`` (the network and
 the torch random state after pretraining) and ``meta.json`` (the key's inputs, the
 pretraining history and the seconds pretraining took). Nothing is unpickled.
+
+Adam pretrainings are keyed by the Adam implementation too (fused and foreach Adam round
+differently). The optimisers set subnormal values (below 1.2e-38) to zero every 100 steps
+(:mod:`deepclust.training.optim`); that changes no weight of normal size, and an entry
+written before the sweep existed was checked bit for bit against a fresh SGD pretraining
+(``benchmarks/README.md``).
 """
 
 from __future__ import annotations
