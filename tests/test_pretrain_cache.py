@@ -71,3 +71,12 @@ def test_adam_pretrainings_are_keyed_by_the_adam_implementation():
     _, adam = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="adam"), "f")
     _, sgd = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd"), "f")
     assert adam["adam"] == adam_implementation() and "adam" not in sgd
+
+
+def test_integer_and_float_settings_give_one_key():
+    from deepclust.training.pretrain import PretrainConfig
+    from deepclust.training.pretrain_cache import cache_key
+
+    as_int = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", lr=1, momentum=1, sparsity=0), "f")
+    as_float = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", lr=1.0, momentum=1.0, sparsity=0.0), "f")
+    assert as_int == as_float and isinstance(as_int[1]["pretraining"]["lr"], float)

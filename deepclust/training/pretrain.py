@@ -46,6 +46,11 @@ class PretrainConfig:
     progress: bool = True
     checkpoint_every: int = 1000  # steps between checkpoints when a store is given
 
+    def __post_init__(self):
+        # --set pretrain_lr=1 gives the int 1: the same learning rate as 1.0, and the same cache key
+        for name in ("lr", "momentum", "noise_level", "sparsity"):
+            setattr(self, name, float(getattr(self, name)))
+
 
 def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:
     """Apply denoising-autoencoder input noise (the clean ``x`` stays the target)."""
