@@ -6,7 +6,9 @@ cannot take the others down. Finished cells are found in ``results.jsonl`` and s
 interrupted benchmark continues where it stopped; a deep run interrupted mid-cell continues
 from its checkpoint (its row says ``"resumed": true`` and its seconds then cover only the
 resumed part, so use such rows for accuracy, not for timing). ``table.md`` holds medians with
-[min, max] spread over seeds.
+[min, max] spread over seeds. ``cpu_steal`` in a line is the share of the machine's CPU
+time that the host gave to other guests during the run (Linux virtual machines; ``None``
+elsewhere): a run with much steal is slower than its code.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .fileio import atomic_write_text
+from .runtime import cpu_ticks, steal_fraction
 
 RESULTS = "results.jsonl"
 TABLE = "table.md"
@@ -90,7 +93,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     """Run one cell in a subprocess and return its JSON line (status ok or failed)."""
     out = root / "cells" / cell.folder
     resumed = cell.command(out)[4] == "--resume"
-    started = time.time()
+    started, ticks = time.time(), cpu_ticks()
     row = {"key": cell.key, "method": cell.method, "data": cell.data, "seed": cell.seed,
            "overrides": list(cell.overrides), "n_clusters": cell.n_clusters, "sample": cell.sample,
            "date": time.strftime("%Y-%m-%d", time.localtime(started)), "resumed": resumed}
@@ -100,6 +103,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     except subprocess.TimeoutExpired:
         return {**row, "status": "failed", "error": f"timed out after {timeout} s"}
     row["wall_seconds"] = round(time.time() - started, 3)
+    row["cpu_steal"] = steal_fraction(ticks, cpu_ticks())  # host contention during the run (None off Linux)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         return {**row, "status": "failed", "error": lines[-1] if lines else f"exit {proc.returncode}"}

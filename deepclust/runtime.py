@@ -71,6 +71,31 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def cpu_ticks(stat_path: str = "/proc/stat") -> tuple[int, int] | None:
+    """``(steal, total)`` CPU ticks of the whole machine since boot (Linux), or ``None``.
+
+    *Steal* is time a virtual machine's CPUs waited while the host ran other guests; its
+    share of a run's ticks (:func:`steal_fraction`) tells whether the run's seconds were
+    slowed by the host rather than by the code.
+    """
+    try:
+        with open(stat_path, encoding="ascii") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_fraction(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Share of the CPU ticks between two :func:`cpu_ticks` readings that were stolen by the host."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 4)
+
+
 def peak_memory_mb() -> float:
     """Peak resident memory of this process so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -106,3 +106,17 @@ def test_sampled_cells_are_their_own_cells_and_rows(tmp_path):
     table = (tmp_path / "table.md").read_text()
     assert "| kmeans | digits | sample=400 | 400 | 2 |" in table
     assert "| kmeans | digits | defaults | 1797 | 1 |" in table
+
+
+def test_cpu_steal_is_read_from_proc_stat(tmp_path):
+    from deepclust.runtime import cpu_ticks, steal_fraction
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 1 2 3\n")
+    before = cpu_ticks(str(stat))
+    assert before == (40, 1000)
+    stat.write_text("cpu  160 0 70 870 10 0 0 90 0 0\n")
+    assert steal_fraction(before, cpu_ticks(str(stat))) == 0.25  # 50 stolen of 200 ticks
+    assert cpu_ticks(str(tmp_path / "missing")) is None and steal_fraction(None, before) is None
+    stat.write_text("intr 1 2\n")
+    assert cpu_ticks(str(stat)) is None

@@ -2,13 +2,16 @@
 
 * **Fused Adam.** Where the installed PyTorch has it (on the CPU since 2.4), Adam runs as
   PyTorch's fused kernel: one pass over the parameters instead of about ten. For the 3.3
-  million parameters of the d-500-500-2000-10 autoencoder a step took 3 ms instead of 98 ms
-  on two cores (``benchmarks/README.md``). It computes the same update up to float32 rounding.
+  million parameters of the d-500-500-2000-10 autoencoder a step took 2.4 ms instead of 11 ms
+  on two cores (``benchmarks/optim_speed.py``). It computes the same update up to float32
+  rounding.
 * **Subnormals flushed.** x86 CPUs compute with subnormal floats (magnitude below 1.2e-38
   for float32) many times more slowly than with normal ones. Adam's running averages of
   squared gradients, SGD's momentum and weight-decayed weights drift into that range for
-  parameters whose gradients vanish: in VaDE on Fashion-MNIST, 1.8 million of 3.3 million
-  optimiser values were subnormal after 7,000 steps and a step took 189 ms instead of 88 ms.
+  parameters whose gradients vanish: in VaDE on Fashion-MNIST, 1.8 million of the 10.8
+  million values of its parameters and Adam moments were subnormal after 7,000 steps, and a
+  step took 189 ms instead of 88 ms. With subnormal state an Adam step over 3.3 million
+  parameters takes 69-78 ms instead of 2.4-11 ms.
   ``torch.set_flush_denormal`` only changes the calling thread, not PyTorch's worker
   threads, so instead every optimiser made here sets the subnormal values of its parameters
   and state to zero every :data:`FLUSH_EVERY` steps (CPU tensors only). Only values smaller
