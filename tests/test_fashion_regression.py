@@ -23,6 +23,8 @@ SETTINGS = dict(pretrain_epochs=20, maxiter=3000, verbose=False)
 #   seed 0: ACC 0.5349 NMI 0.5439 ARI 0.3858 (max_steps, 290 s)
 #   seed 1: ACC 0.5177 NMI 0.5316 ARI 0.3712 (max_steps; 858 s while other jobs shared the CPU)
 # The test runs seed 0; the floor leaves about 0.035 for other CPUs' floating-point differences.
+# Since fused Adam (2026-11-23) seed 0 stops by tol (0.0006 of labels changed) before 3,000
+# steps and stays above the floor; the figures above predate it and are to be re-measured.
 FLOOR = {"acc": 0.50, "nmi": 0.50}
 
 
@@ -48,7 +50,7 @@ def test_idec_on_fashion_test_split_stays_above_its_floor():
     est, y = fit_subset(0)
     scores = {"acc": metrics.accuracy(y, est.labels_), "nmi": metrics.nmi(y, est.labels_)}
     assert scores["acc"] >= FLOOR["acc"] and scores["nmi"] >= FLOOR["nmi"], scores
-    assert est.stop_reason_ in ("tol", "max_steps")
+    assert est.stop_reason_.split(":")[0] in ("tol", "max_steps"), est.stop_reason_  # "tol: 0.0006 of labels ..."
     assert np.bincount(est.labels_, minlength=10).min() > 0  # no empty cluster
 
 
