@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -48,8 +48,9 @@ class PretrainConfig:
 
     def __post_init__(self):
         # --set pretrain_lr=1 gives the int 1: the same learning rate as 1.0, and the same cache key
-        for name in ("lr", "momentum", "noise_level", "sparsity"):
-            setattr(self, name, float(getattr(self, name)))
+        for f in fields(self):
+            if f.type == "float":  # annotations are strings (postponed evaluation)
+                setattr(self, f.name, float(getattr(self, f.name)))
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:
