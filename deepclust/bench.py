@@ -6,7 +6,8 @@ cannot take the others down. Finished cells are found in ``results.jsonl`` and s
 interrupted benchmark continues where it stopped; a deep run interrupted mid-cell continues
 from its checkpoint (its row says ``"resumed": true`` and its seconds then cover only the
 resumed part, so use such rows for accuracy, not for timing). ``table.md`` holds medians with
-[min, max] spread over seeds. ``cpu_steal`` in a line is the share of the machine's CPU
+[min, max] spread over seeds; it is rewritten after every cell, so a stopped bench leaves it
+current. ``cpu_steal`` in a line is the share of the machine's CPU
 time that the host gave to other guests during the run (Linux virtual machines; ``None``
 elsewhere): a run with much steal is slower than its code.
 """
@@ -150,6 +151,7 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
         bar.set_postfix_str(f"{cell.method} {cell.data} seed {cell.seed}")
         row = run_cell(cell, root, timeout)
         _append(results, row)
+        atomic_write_text(root / TABLE, markdown_table(read_results(results)))  # current after every cell
         if row["status"] != "ok":
             bar.write(f"cell {cell.key} failed: {row['error']}")
         bar.update(1)

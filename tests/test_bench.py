@@ -49,6 +49,27 @@ def test_bench_resumes_after_interruption(tmp_path):
     assert keys[: len(finished_first)] == finished_first  # finished cells were not run again
 
 
+def test_table_is_current_after_each_cell(tmp_path, monkeypatch):
+    import deepclust.bench as bench
+
+    real, calls = bench.run_cell, []
+
+    def stop_at_second(cell, root, timeout=None):
+        calls.append(cell.seed)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user stops the bench during its second cell
+        return real(cell, root, timeout)
+
+    monkeypatch.setattr(bench, "run_cell", stop_at_second)
+    try:
+        run_bench(["kmeans"], ["digits"], [0, 1], tmp_path, progress=False)
+    except KeyboardInterrupt:
+        pass
+    table = (tmp_path / "table.md").read_text()
+    acc = read_results(tmp_path / "results.jsonl")[0]["metrics"]["acc"]
+    assert "| kmeans | digits | defaults | 1797 | 1 |" in table and f"{acc:.3f}" in table
+
+
 def test_failed_cell_is_recorded_and_others_continue(tmp_path):
     rows = run_bench(["kmeans"], ["digits", str(tmp_path / "missing.npy")], [0], tmp_path, progress=False)
     status = {r["data"]: r["status"] for r in rows}
