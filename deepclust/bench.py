@@ -151,12 +151,17 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
         bar.set_postfix_str(f"{cell.method} {cell.data} seed {cell.seed}")
         row = run_cell(cell, root, timeout)
         _append(results, row)
-        atomic_write_text(root / TABLE, markdown_table(read_results(results)))  # current after every cell
+        _write_table(root)  # current after every cell
         if row["status"] != "ok":
             bar.write(f"cell {cell.key} failed: {row['error']}")
         bar.update(1)
     bar.close()
-    rows = read_results(results)
+    return _write_table(root)
+
+
+def _write_table(root: Path) -> list[dict]:
+    """Rewrite ``root/table.md`` from ``root/results.jsonl``; return the rows read."""
+    rows = read_results(root / RESULTS)
     atomic_write_text(root / TABLE, markdown_table(rows))
     return rows
 
