@@ -5,7 +5,9 @@ own (JIT compilation and imports included, as a user would see them) and a crash
 cannot take the others down. Finished cells are found in ``results.jsonl`` and skipped, so an
 interrupted benchmark continues where it stopped; a deep run interrupted mid-cell continues
 from its checkpoint (its row says ``"resumed": true`` and its seconds then cover only the
-resumed part, so use such rows for accuracy, not for timing). ``table.md`` holds medians with
+resumed part, so use such rows for accuracy, not for timing; the same holds for a row with
+``"pretrain_cache_resumed": true``, which loaded a cached pretraining that had itself been
+resumed, see :func:`timing_complete`). ``table.md`` holds medians with
 [min, max] spread over seeds; it is rewritten after every cell, so a stopped bench leaves it
 current. ``cpu_steal`` in a line is the share of the machine's CPU
 time that the host gave to other guests during the run (Linux virtual machines; ``None``
@@ -166,6 +168,13 @@ def _write_table(root: Path) -> list[dict]:
     return rows
 
 
+def timing_complete(row: dict) -> bool:
+    """Whether a row's seconds cover its whole run: not when the run was resumed from a checkpoint
+    (its seconds are the resumed part's), nor when it loaded a cached pretraining that had been
+    resumed (the cache holds only that part's seconds). Such rows count for accuracy, not time."""
+    return not row.get("resumed") and not row.get("pretrain_cache_resumed")
+
+
 def run_seconds(row: dict) -> float:
     """Wall seconds of a run; with a cached pretraining, the seconds that pretraining took are added
     (so a run's time never looks shorter because another run paid for its autoencoder)."""
@@ -214,7 +223,7 @@ def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool =
                  "seeds": sorted(r["seed"] for r in rs)}
         for m in metrics:
             entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
-        entry["seconds"] = [run_seconds(r) for r in rs if not r.get("resumed")]  # partial if resumed
+        entry["seconds"] = [run_seconds(r) for r in rs if timing_complete(r)]
         entry["noise_fraction"] = [r.get("noise_fraction", 0.0) for r in rs]
         out.append(entry)
     return out

@@ -34,7 +34,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .bench import read_results, result_settings, run_seconds, spread
+from .bench import read_results, result_settings, run_seconds, spread, timing_complete
 from .errors import InputError
 
 
@@ -69,17 +69,25 @@ def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
         if r.get("sample") != spec_row.get("sample"):
             continue
         runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
-                     "seconds": None if r.get("resumed") else run_seconds(r),
+                     "seconds": run_seconds(r) if timing_complete(r) else None,
                      "phases": _phases(r), "noise": r.get("noise_fraction", 0.0),
                      "min_cluster": r.get("min_cluster_size")})
     return runs
 
 
 def _phases(row: dict) -> dict:
-    """Fit phases of a run, with a cached pretraining counted at the seconds it originally took."""
+    """Fit phases of a run, with a cached pretraining counted at the seconds it originally took.
+
+    A resumed run gives none (each phase's seconds may be partial); a run whose cached
+    pretraining was resumed gives all but that pretraining.
+    """
+    if row.get("resumed"):
+        return {}
     phases = dict(row.get("fit_phases", {}))
     if row.get("pretrain_cached") and row.get("pretrain_cache_seconds") is not None:
         phases["pretrain"] = row["pretrain_cache_seconds"]
+    if row.get("pretrain_cache_resumed"):
+        phases.pop("pretrain", None)
     return phases
 
 

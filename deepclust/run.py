@@ -183,6 +183,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         # pretraining loaded from pretrain_cache: its seconds are those of the run that computed it
         "pretrain_cached": getattr(estimator, "pretrain_cached_", False),
         "pretrain_cache_seconds": getattr(estimator, "pretrain_cache_seconds_", None),
+        "pretrain_cache_resumed": getattr(estimator, "pretrain_cache_resumed_", False),
         "peak_memory_mb": {"by_phase": timer.peak_memory_mb, "overall": peak_memory_mb()},
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

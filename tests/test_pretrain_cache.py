@@ -80,3 +80,25 @@ def test_integer_and_float_settings_give_one_key():
     as_int = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", lr=1, momentum=1, sparsity=0), "f")
     as_float = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", lr=1.0, momentum=1.0, sparsity=0.0), "f")
     assert as_int == as_float and isinstance(as_int[1]["pretraining"]["lr"], float)
+
+
+def test_a_resumed_pretraining_is_marked_in_the_cache_and_in_the_fits_that_load_it(tmp_path):
+    """Its cache entry's seconds are only the resumed part's, so the fits that load it say so."""
+    ckpt, fresh, cont = (str(tmp_path / d) for d in ("ckpt", "fresh", "cont"))
+    first = make_estimator("idec", **IDEC, pretrain_cache=fresh, checkpoint_dir=ckpt).fit(X)
+    assert not first.pretrain_cache_resumed_
+    assert not make_estimator("idec", **IDEC, pretrain_cache=fresh).fit(X).pretrain_cache_resumed_
+    continued = make_estimator("idec", **IDEC, pretrain_cache=cont, checkpoint_dir=ckpt).fit(X, resume=True)
+    assert not continued.pretrain_cached_  # it pretrained itself, from the checkpoint
+    loaded = make_estimator("idec", **IDEC, pretrain_cache=cont).fit(X)
+    assert loaded.pretrain_cached_ and loaded.pretrain_cache_resumed_
+    np.testing.assert_array_equal(loaded.labels_, first.labels_)
+
+
+def test_a_row_with_a_resumed_cached_pretraining_has_no_run_time():
+    from deepclust.bench import timing_complete
+
+    row = {"seconds": {"fit": 10.0}, "pretrain_cached": True, "pretrain_cache_seconds": 100.0}
+    assert timing_complete(row)
+    assert not timing_complete({**row, "pretrain_cache_resumed": True})
+    assert not timing_complete({**row, "resumed": True})

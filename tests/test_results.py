@@ -103,3 +103,18 @@ def test_smallest_cluster_column_shows_collapsed_runs(tmp_path):
     assert "| km | 3 | 0.600 [0.500, 0.700] | — | 4000 [12, 5000] | 10 [10, 10]" in text
     without = {"tables": [{"title": "T", "metrics": ["acc"], "rows": [row]}]}
     assert "smallest cluster" not in render_results(without, tmp_path)
+
+
+def test_partial_timings_are_left_out_of_seconds_and_phases(tmp_path):
+    """A resumed run gives no time; a run that loaded a resumed cached pretraining gives its other phases."""
+    cached = {"pretrain_cached": True, "pretrain_cache_seconds": 50.0}
+    lines = [{**_row(0, 0.5), **cached}, {**_row(1, 0.6), **cached, "pretrain_cache_resumed": True},
+             _row(2, 0.7, resumed=True)]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    row = {"label": "km", "results": "r.jsonl", "method": "kmeans", "data": "d"}
+    runs = {r["seed"]: r for r in collect_runs(row, tmp_path)}
+    assert runs[0]["seconds"] == 60.0 and runs[0]["phases"]["pretrain"] == 50.0
+    assert runs[1]["seconds"] is None and "pretrain" not in runs[1]["phases"] and runs[1]["phases"]["clustering"] == 3.0
+    assert runs[2]["seconds"] is None and runs[2]["phases"] == {}
+    text = render_results({"tables": [{"title": "T", "metrics": ["acc"], "rows": [row]}]}, tmp_path)
+    assert "| km | 3 | 0.600 [0.500, 0.700] | — | 60 (pretrain 50, clustering 3, assign 0) |" in text

@@ -139,6 +139,9 @@ class AutoencoderMixin:
         With ``pretrain_cache`` set (and the original array ``X`` given, for its fingerprint),
         a cached autoencoder for the same inputs is loaded instead; ``pretrain_cached_`` tells
         which happened and ``pretrain_cache_seconds_`` how long the cached pretraining took.
+        A pretraining resumed from a checkpoint took longer than the seconds its own process
+        measured: the cache entry then says ``"resumed": true`` and a fit that loads it sets
+        ``pretrain_cache_resumed_`` (its pretraining seconds are a lower bound).
         """
         import time
 
@@ -147,7 +150,7 @@ class AutoencoderMixin:
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
         cfg = self._pretrain_config(seed)
         cache = key = inputs = None
-        self.pretrain_cached_ = False
+        self.pretrain_cached_ = self.pretrain_cache_resumed_ = False
         if self.pretrain_cache and X is not None and cfg.mode != "none":
             from ..training.pretrain_cache import PretrainCache, cache_key, data_fingerprint
 
@@ -156,12 +159,15 @@ class AutoencoderMixin:
             meta = cache.load(key, self.network_)
             if meta is not None:
                 self.pretrain_cached_, self.pretrain_cache_seconds_ = True, meta["seconds"]
+                self.pretrain_cache_resumed_ = bool(meta.get("resumed", False))
                 return meta["history"]
+        store, resume = self._checkpoints(), getattr(self, "_resume", False)
+        resumed = bool(resume and store is not None and store.stages())  # nothing else is saved before it
         start = time.perf_counter()
-        history = pretrain_autoencoder(self.network_, X_t, cfg, self._checkpoints(), getattr(self, "_resume", False))
+        history = pretrain_autoencoder(self.network_, X_t, cfg, store, resume)
         if cache is not None:
             cache.save(key, self.network_, {**inputs, "history": history,
-                                            "seconds": time.perf_counter() - start})
+                                            "seconds": time.perf_counter() - start, "resumed": resumed})
         return history
 
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:

@@ -74,6 +74,12 @@ class CheckpointStore:
 
         atomic_dir(self.folder / stage, fill)
 
+    def stages(self) -> list[str]:
+        """Names of the stages that have a saved checkpoint, sorted (empty when there are none)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(d.name for d in self.folder.iterdir() if (d / "state.json").is_file())
+
     def load(self, stage: str) -> dict | None:
         """The saved state of ``stage``, or ``None`` when there is none."""
         from safetensors.torch import load_file
