@@ -59,3 +59,23 @@ def test_clustering_the_mean_is_an_option():
     reducer = est.reducer_
     mu = reducer.network_.encode_stats(torch.from_numpy(X16[:200]))[0].detach().numpy()
     np.testing.assert_allclose(est.embedding_, mu, rtol=1e-4, atol=1e-5)
+
+
+def test_a_trained_vae_is_reused_from_the_cache_also_for_the_mean(tmp_path):
+    cached = {**FAST["reducer_params"], "pretrain_cache": str(tmp_path / "cache")}
+    first = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": cached}).fit(X16[:200])
+    again = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": cached}).fit(X16[:200])
+    assert not first.pretrain_cached_ and again.pretrain_cached_ and again.pretrain_cache_seconds_ > 0
+    np.testing.assert_array_equal(again.labels_, first.labels_)
+    np.testing.assert_array_equal(again.embedding_, first.embedding_)
+    # clustering the mean loads the same entry and gives what training afresh with use_mean gives
+    mean = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": {**cached, "use_mean": True}}).fit(X16[:200])
+    fresh = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": {**FAST["reducer_params"], "use_mean": True}})
+    fresh.fit(X16[:200])
+    assert mean.pretrain_cached_ and not fresh.pretrain_cached_
+    np.testing.assert_array_equal(mean.embedding_, fresh.embedding_)
+    np.testing.assert_array_equal(mean.labels_, fresh.labels_)
+    # another latent size is another network: no hit
+    latent3 = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": {**cached, "latent_dim": 3}}).fit(X16[:200])
+    assert not latent3.pretrain_cached_ and latent3.embedding_.shape == (200, 3)
+    assert len(list((tmp_path / "cache").iterdir())) == 2

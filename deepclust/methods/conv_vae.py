@@ -20,11 +20,11 @@ import torch
 from ..errors import InputError
 from ..nn.conv_vae import ConvVAE, vae_loss_terms
 from ..nn.state import load_checked, module_arrays
-from ..params import BOOL, INTS, NONE, Interval, Options, Param, install_params, positive_int
+from ..params import BOOL, INTS, NONE, STR, Interval, Options, Param, install_params, positive_int
 from ..registry import register_reducer
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.pretrain import PretrainConfig, train_epochs
-from .deep import RUNTIME_PARAMS, image_shape
+from .deep import RUNTIME_PARAMS, cached_training, image_shape
 from .reducers import BaseReducer
 
 _TABLE = {
@@ -36,7 +36,11 @@ _TABLE = {
     "reconstruction_loss": Param("mse", (Options(("mse", "bce")),), "summed squared error or binary cross-entropy"),
     "use_mean": Param(False, (BOOL,), "cluster the mean of q(z|x) instead of a sample (the seed samples)"),
     "input_shape": Param(None, (NONE, INTS), "(height, width, channels); the CLI fills it from image data"),
-    **{k: v for k, v in RUNTIME_PARAMS.items() if k != "pretrain_cache"},
+    **RUNTIME_PARAMS,
+    "pretrain_cache": Param(None, (NONE, STR),
+                            "folder of trained conv-VAEs to reuse: a fit with the same data, network, training "
+                            "settings and seed loads the weights instead of training again, with identical results "
+                            "(use_mean only changes which codes are clustered, so both settings share an entry)"),
 }
 
 
@@ -56,7 +60,8 @@ class ConvVAEReducer(BaseReducer):
         shape = image_shape(self.input_shape, X_t.shape[1], self.method_name)
         self.network_ = ConvVAE(shape, self.latent_dim, self.filters).to(self.device_)
         cfg = PretrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
-                             seed=seed, progress=self.verbose, checkpoint_every=self.checkpoint_every)
+                             loss=self.reconstruction_loss, seed=seed, progress=self.verbose,
+                             checkpoint_every=self.checkpoint_every)
 
         def loss_fn(xb):
             mu, log_var = self.network_.encode_stats(xb)
@@ -69,8 +74,9 @@ class ConvVAEReducer(BaseReducer):
 
             store = CheckpointStore(self.checkpoint_dir)
         self.network_.train()
-        self.history_ = {"pretrain": train_epochs(X_t, cfg, self.network_.parameters(), self.epochs, "pretrain",
-                                                  loss_fn, self.network_, store, self._resume)}
+        history = cached_training(self, cfg, X, store, self._resume, lambda: train_epochs(
+            X_t, cfg, self.network_.parameters(), self.epochs, "pretrain", loss_fn, self.network_, store, self._resume))
+        self.history_ = {"pretrain": history}
         return self._codes(X_t)
 
     @torch.no_grad()

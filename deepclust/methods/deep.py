@@ -85,6 +85,28 @@ def image_shape(input_shape, n_features: int, method: str) -> tuple[int, int, in
     return tuple(int(s) for s in shape)
 
 
+def cached_training(est, cfg, X, store, resume: bool, train, enabled: bool = True) -> list[dict]:
+    """Run ``train()`` for ``est.network_``, or load its result from ``est.pretrain_cache``.
+
+    The cache is used when ``pretrain_cache`` is set, ``enabled`` is true and the original array
+    ``X`` is given (for its fingerprint); see :mod:`deepclust.training.pretrain_cache`. Sets
+    ``est.pretrain_cached_``, ``est.pretrain_cache_seconds_`` (how long the cached training
+    took) and ``est.pretrain_cache_resumed_`` (whether that training had been resumed from a
+    checkpoint, so its seconds are a lower bound). Returns the training history.
+    """
+    est.pretrain_cached_ = est.pretrain_cache_resumed_ = False
+    if not (est.pretrain_cache and X is not None and enabled):
+        return train()
+    from ..training.pretrain_cache import load_or_train
+
+    resumed = bool(resume and store is not None and store.stages())  # nothing else is saved before it
+    history, info = load_or_train(est.pretrain_cache, est.network_, cfg, X, train, resumed)
+    if info["cached"]:
+        est.pretrain_cached_, est.pretrain_cache_seconds_ = True, info["seconds"]
+        est.pretrain_cache_resumed_ = info["resumed"]
+    return history
+
+
 class AutoencoderMixin:
     """What every autoencoder-based estimator shares: seeding, building the network from the
     :data:`NETWORK_PARAMS`, pretraining it with the :data:`PRETRAIN_PARAMS`, batched
@@ -143,32 +165,13 @@ class AutoencoderMixin:
         measured: the cache entry then says ``"resumed": true`` and a fit that loads it sets
         ``pretrain_cache_resumed_`` (its pretraining seconds are a lower bound).
         """
-        import time
-
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
         cfg = self._pretrain_config(seed)
-        cache = key = inputs = None
-        self.pretrain_cached_ = self.pretrain_cache_resumed_ = False
-        if self.pretrain_cache and X is not None and cfg.mode != "none":
-            from ..training.pretrain_cache import PretrainCache, cache_key, data_fingerprint
-
-            cache = PretrainCache(self.pretrain_cache)
-            key, inputs = cache_key(self.network_.config(), cfg, data_fingerprint(X))
-            meta = cache.load(key, self.network_)
-            if meta is not None:
-                self.pretrain_cached_, self.pretrain_cache_seconds_ = True, meta["seconds"]
-                self.pretrain_cache_resumed_ = bool(meta.get("resumed", False))
-                return meta["history"]
         store, resume = self._checkpoints(), getattr(self, "_resume", False)
-        resumed = bool(resume and store is not None and store.stages())  # nothing else is saved before it
-        start = time.perf_counter()
-        history = pretrain_autoencoder(self.network_, X_t, cfg, store, resume)
-        if cache is not None:
-            cache.save(key, self.network_, {**inputs, "history": history,
-                                            "seconds": time.perf_counter() - start, "resumed": resumed})
-        return history
+        return cached_training(self, cfg, X, store, resume, lambda: pretrain_autoencoder(
+            self.network_, X_t, cfg, store, resume), enabled=cfg.mode != "none")
 
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:
         """Embedding of a float32 tensor, computed in batches without gradients."""

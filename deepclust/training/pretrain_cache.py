@@ -1,4 +1,4 @@
-"""Reuse a pretrained autoencoder across fits (``pretrain_cache=DIR``).
+"""Reuse a pretrained autoencoder (or a trained conv-VAE) across fits (``pretrain_cache=DIR``).
 
 AE + k-means, DEC and IDEC with the same seed start from the *same* pretrained
 autoencoder: same data, same network, same pretraining settings, same seed. The reference
@@ -6,6 +6,8 @@ implementations pretrain once and load the weights for every method (DEC-keras s
 ``ae_weights.h5``); with ``pretrain_cache`` deepclust does the same, keyed by all of those
 inputs, so a cache hit gives bit-for-bit the network (and the random state) that
 pretraining would have produced — the labels are identical with and without the cache.
+Seed 000's conv-VAE (``convvae``) uses the same cache for its whole training, so its variants
+that differ only in what is clustered (``use_mean``) train once.
 
 Each entry is a folder named by the key, holding ``weights.safetensors`` (the network and
 the torch random state after pretraining) and ``meta.json`` (the key's inputs, the
@@ -94,3 +96,28 @@ class PretrainCache:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
 
         atomic_dir(self.folder / key, fill)
+
+
+def load_or_train(folder, network: torch.nn.Module, cfg: PretrainConfig, X, train, resumed: bool = False):
+    """Load ``network`` from the cache in ``folder`` when it holds an entry for these inputs, else
+    call ``train()`` (which returns the training history) and store the result.
+
+    The key is made of ``network.config()``, ``cfg`` and the fingerprint of ``X`` (the original
+    array). ``resumed`` says that ``train()`` continues from a checkpoint, so the seconds it
+    takes are only the rest of the training: the entry is marked ``"resumed": true``.
+    Returns ``(history, info)``; ``info`` holds ``cached`` (whether the entry was loaded),
+    ``seconds`` (how long the cached training took, ``None`` when it was trained now) and
+    ``resumed`` (whether the cached training had been resumed).
+    """
+    import time
+
+    cache = PretrainCache(folder)
+    key, inputs = cache_key(network.config(), cfg, data_fingerprint(X))
+    meta = cache.load(key, network)
+    if meta is not None:
+        return meta["history"], {"cached": True, "seconds": meta["seconds"], "resumed": bool(meta.get("resumed"))}
+    start = time.perf_counter()
+    history = train()
+    cache.save(key, network, {**inputs, "history": history, "seconds": time.perf_counter() - start,
+                              "resumed": bool(resumed)})
+    return history, {"cached": False, "seconds": None, "resumed": False}
