@@ -111,3 +111,26 @@ def test_conv_autoencoder_keeps_hwc_order():
     x[..., 1] = 1.0
     img = ae._to_image(x.flatten(1))
     assert img.shape == (1, 2, 8, 8) and img[0, 1].eq(1).all() and img[0, 0].eq(0).all()
+
+
+def test_keras_weight_starts():
+    from deepclust.nn.autoencoders import initialise_weights
+
+    torch.manual_seed(0)
+    ae = initialise_weights(MLPAutoencoder(784), "fan_in")  # DEC-keras: VarianceScaling(1/3, fan_in, uniform)
+    w = ae.encoder_layers[0].weight  # fan_in 784: uniform in +-1/28
+    assert w.abs().max().item() <= 1 / 28 and w.abs().max().item() > 0.99 / 28
+    assert w.std().item() == pytest.approx(1 / 28 / np.sqrt(3), rel=0.01)
+    assert all(layer.bias.eq(0).all() for layer in [*ae.encoder_layers, *ae.decoder_layers])
+    cae = initialise_weights(ConvAutoencoder((28, 28, 1)), "glorot")  # Guo's DCEC: Keras' glorot_uniform
+    conv2 = cae.convs[1].weight  # 32 -> 64 channels, 5x5: fans 800 and 1600
+    assert conv2.abs().max().item() <= np.sqrt(6 / 2400) and conv2.abs().max().item() > 0.99 * np.sqrt(6 / 2400)
+    deconv = cae.deconvs[0].weight  # transposed 128 -> 64, 3x3: Keras' fans are 9*64 and 9*128
+    assert deconv.std().item() == pytest.approx(np.sqrt(2 / (9 * 192)), rel=0.02)
+    assert cae.embed.bias.eq(0).all() and all(d.bias.eq(0).all() for d in cae.deconvs)
+    # the start is part of the description (so pretraining caches tell starts apart), and survives a rebuild
+    assert cae.config()["weight_init"] == "glorot" and build_autoencoder(cae.config()).config() == cae.config()
+    # PyTorch's default start adds nothing, so descriptions made before the option are unchanged
+    assert set(initialise_weights(MLPAutoencoder(784)).config()) == {"kind", "input_dim", "dims"}
+    with pytest.raises(ValueError, match="unknown weight_init"):
+        initialise_weights(MLPAutoencoder(10), "he")

@@ -40,7 +40,8 @@ def test_the_cache_is_shared_across_methods_with_the_same_autoencoder(tmp_path):
     np.testing.assert_array_equal(shared.labels_, fresh.labels_)
 
 
-@pytest.mark.parametrize("change", [{"random_state": 5}, {"pretrain_epochs": 2}, {"embedding_dim": 6}])
+@pytest.mark.parametrize("change", [{"random_state": 5}, {"pretrain_epochs": 2}, {"embedding_dim": 6},
+                                    {"weight_init": "glorot"}])
 def test_different_inputs_do_not_hit(tmp_path, change):
     make_estimator("idec", **IDEC, pretrain_cache=str(tmp_path)).fit(X)
     other = make_estimator("idec", **{**IDEC, **change}, pretrain_cache=str(tmp_path)).fit(X)

@@ -16,7 +16,7 @@ import torch
 from ..base import BaseClusterer
 from ..data.lazy import map_row_chunks
 from ..errors import InputError
-from ..nn.autoencoders import ConvAutoencoder, MLPAutoencoder, build_autoencoder
+from ..nn.autoencoders import WEIGHT_INITS, ConvAutoencoder, MLPAutoencoder, build_autoencoder, initialise_weights
 from ..nn.state import load_checked, module_arrays
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
 from ..runtime import PhaseTimer
@@ -32,6 +32,10 @@ NETWORK_PARAMS = {
     "conv_filters": Param((32, 64, 128), (INTS,), "filters of the three convolutions (network='conv')"),
     "input_shape": Param(None, (NONE, INTS), "(height, width, channels) of images for network='conv'; "
                          "the CLI fills it from image data"),
+    "weight_init": Param("torch", (Options(WEIGHT_INITS),),
+                         "start of the autoencoder's weights: 'torch' (PyTorch's default), 'fan_in' (DEC-keras: "
+                         "uniform ±sqrt(1/fan_in), zero biases) or 'glorot' (Keras' default, Guo's DCEC: "
+                         "glorot-uniform, zero biases)"),
 }
 
 PRETRAIN_PARAMS = {
@@ -123,9 +127,11 @@ class AutoencoderMixin:
 
     def _build_network(self, n_features: int):
         if self.network == "mlp":
-            return MLPAutoencoder(n_features, (*self.hidden_dims, self._embedding_size()))
-        shape = image_shape(self.input_shape, n_features, self.method_name)
-        return ConvAutoencoder(shape, self.conv_filters, self._embedding_size())
+            network = MLPAutoencoder(n_features, (*self.hidden_dims, self._embedding_size()))
+        else:
+            shape = image_shape(self.input_shape, n_features, self.method_name)
+            network = ConvAutoencoder(shape, self.conv_filters, self._embedding_size())
+        return initialise_weights(network, self.weight_init)
 
     def _pretrain_config(self, seed: int) -> PretrainConfig:
         return PretrainConfig(

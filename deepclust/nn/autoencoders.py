@@ -7,8 +7,12 @@
   64 5x5 s2 -> 128 3x3 s2 -> dense embedding, mirrored with transposed convolutions. It
   adapts to any image size and channel count.
 
-Both initialise layers as PyTorch's default (uniform in ±1/sqrt(fan_in)), which is the
-VarianceScaling(1/3, fan_in, uniform) initialiser of the DEC-keras reference.
+Both initialise layers as PyTorch's default: weights uniform in ±1/sqrt(fan_in), which is the
+VarianceScaling(1/3, fan_in, uniform) kernel initialiser of the DEC-keras reference, and
+biases uniform in the same range, where Keras starts them at zero. :func:`initialise_weights`
+gives the Keras references' starts instead: ``"fan_in"`` (DEC-keras with SGD pretraining,
+its MNIST and Fashion-MNIST setting) and ``"glorot"`` (Keras' default glorot-uniform kernels,
+which Guo's DCEC and IDEC code keeps), both with zero biases.
 """
 
 from __future__ import annotations
@@ -17,6 +21,45 @@ import math
 
 import torch
 from torch import nn
+
+WEIGHT_INITS = ("torch", "fan_in", "glorot")
+
+
+def initialise_weights(network: nn.Module, scheme: str = "torch") -> nn.Module:
+    """Re-initialise every dense and (transposed) convolution layer of ``network`` and return it.
+
+    ``"torch"`` leaves PyTorch's default start; ``"fan_in"`` draws weights uniform in
+    ±sqrt(1/fan_in) (Keras' VarianceScaling(1/3, 'fan_in', 'uniform'), DEC-keras) and
+    ``"glorot"`` uniform in ±sqrt(6/(fan_in + fan_out)) (Keras' default glorot_uniform, Guo's
+    DCEC); both set biases to zero, as Keras does. Fans follow Keras' rule for each layer kind
+    (PyTorch's ``_calculate_fan_in_and_fan_out`` gives the same for dense, convolution and
+    transposed convolution weights). The scheme is recorded in ``network.weight_init`` and in
+    its :meth:`config` (so pretraining caches tell the starts apart).
+    """
+    if scheme not in WEIGHT_INITS:
+        raise ValueError(f"unknown weight_init {scheme!r}; choose from {', '.join(WEIGHT_INITS)}")
+    network.weight_init = scheme
+    if scheme == "torch":
+        return network
+    for layer in network.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            with torch.no_grad():
+                if scheme == "glorot":
+                    nn.init.xavier_uniform_(layer.weight)
+                else:
+                    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(layer.weight)
+                    bound = math.sqrt(1.0 / fan_in)
+                    layer.weight.uniform_(-bound, bound)
+                if layer.bias is not None:
+                    layer.bias.zero_()
+    return network
+
+
+def _init_entry(network: nn.Module) -> dict:
+    """The config entry of a non-default weight initialisation (none for PyTorch's default, so
+    descriptions and cache keys of networks made before the option existed are unchanged)."""
+    scheme = getattr(network, "weight_init", "torch")
+    return {} if scheme == "torch" else {"weight_init": scheme}
 
 
 class MLPAutoencoder(nn.Module):
@@ -73,7 +116,7 @@ class MLPAutoencoder(nn.Module):
 
     def config(self) -> dict:
         """JSON description from which :func:`build_autoencoder` rebuilds the network."""
-        return {"kind": "mlp", "input_dim": self.sizes[0], "dims": self.sizes[1:]}
+        return {"kind": "mlp", "input_dim": self.sizes[0], "dims": self.sizes[1:], **_init_entry(self)}
 
 
 def _conv_out(size: int, kernel: int, pad: int) -> int:
@@ -162,14 +205,17 @@ class ConvAutoencoder(nn.Module):
     def config(self) -> dict:
         """JSON description from which :func:`build_autoencoder` rebuilds the network."""
         return {"kind": "conv", "input_shape": list(self.input_shape), "filters": list(self.filters),
-                "embedding_dim": self._embedding_dim}
+                "embedding_dim": self._embedding_dim, **_init_entry(self)}
 
 
 def build_autoencoder(config: dict) -> nn.Module:
     """Rebuild an autoencoder from its :meth:`config` dict (used when loading a model)."""
     kind = config.get("kind")
     if kind == "mlp":
-        return MLPAutoencoder(config["input_dim"], config["dims"])
-    if kind == "conv":
-        return ConvAutoencoder(config["input_shape"], config["filters"], config["embedding_dim"])
-    raise ValueError(f"unknown autoencoder kind {kind!r}")
+        network = MLPAutoencoder(config["input_dim"], config["dims"])
+    elif kind == "conv":
+        network = ConvAutoencoder(config["input_shape"], config["filters"], config["embedding_dim"])
+    else:
+        raise ValueError(f"unknown autoencoder kind {kind!r}")
+    network.weight_init = config.get("weight_init", "torch")  # the weights are loaded next
+    return network
