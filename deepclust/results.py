@@ -145,7 +145,7 @@ def render_table(table: dict, root: Path) -> str:
         if show_smallest:
             cells.append(spread([r["min_cluster"] for r in runs if r["min_cluster"] is not None], 0))
         cells.append(_seconds(runs))
-        body.append("| " + " | ".join(cells) + " |")
+        body.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")  # a | would split a cell
     if table.get("command"):
         commands = table["command"] if isinstance(table["command"], list) else [table["command"]]
         lines += ["Commands:", "", "```bash", *commands, "```", ""]

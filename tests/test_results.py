@@ -38,7 +38,8 @@ def recorded(tmp_path):
                                   "scoring": "non_noise"},
                                  {"label": "peer", "results": "peer.jsonl", "format": "clustpy", "method": "DEC",
                                   "assignments": "kmeans_rerun"},
-                                 {"label": "missing", "results": "none.jsonl", "method": "dec", "data": "d"}]}]}
+                                 {"label": "missing", "results": "none.jsonl", "method": "dec", "data": "d"},
+                                 {"label": "q(z|x)", "results": "none.jsonl", "method": "dec", "data": "d"}]}]}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     return tmp_path
 
@@ -59,6 +60,7 @@ def test_rendered_table_has_medians_spread_reference_and_command(recorded):
     # every fit phase, in the order it ran
     assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
     assert "| km k=1 | 2 | 0.850 [0.800, 0.900] | — |" in text
+    assert "| q(z\\|x) | not run yet |" in text  # a label's | is escaped, not a cell border
     assert "| missing | not run yet | — | — | — |" in text
     assert "| peer | 1 | 0.520 | — | 2400 |" in text
     assert "cmd --x" in text and "Runs dated 2026-11-20 to 2026-11-21" in text
