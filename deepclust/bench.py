@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -92,6 +93,25 @@ def _append(path: Path, row: dict) -> None:
         os.fsync(fh.fileno())
 
 
+_ERROR_LINE = re.compile(r"^(Error: |[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b)")
+
+
+def failure_message(stderr: str, returncode: int) -> str:
+    """The sentence that says why a cell's ``deepclust run`` failed.
+
+    That is the CLI's ``Error: ...`` line or the exception line of a traceback, taken even
+    when a progress bar redrew itself after it (tqdm rewrites its line with carriage
+    returns as the process exits); without either, the last line of standard error. The
+    exit status is added when the process did not exit with an error of its own (a signal,
+    e.g. killed for memory, gives a negative status).
+    """
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if _ERROR_LINE.match(ln)]
+    if errors:
+        return errors[-1]
+    return f"{lines[-1]} (exit {returncode})" if lines else f"exit {returncode}"
+
+
 def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     """Run one cell in a subprocess and return its JSON line (status ok or failed)."""
     out = root / "cells" / cell.folder
@@ -108,8 +128,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
     row["wall_seconds"] = round(time.time() - started, 3)
     row["cpu_steal"] = steal_fraction(ticks, cpu_ticks())  # host contention during the run (None off Linux)
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        return {**row, "status": "failed", "error": lines[-1] if lines else f"exit {proc.returncode}"}
+        return {**row, "status": "failed", "error": failure_message(proc.stderr, proc.returncode)}
     record = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     row.update({

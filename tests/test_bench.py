@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from deepclust.bench import markdown_table, read_results, result_settings, run_bench, summarize
+from deepclust.bench import failure_message, markdown_table, read_results, result_settings, run_bench, summarize
 
 
 def _ok_keys(root):
@@ -141,3 +141,15 @@ def test_cpu_steal_is_read_from_proc_stat(tmp_path):
     assert cpu_ticks(str(tmp_path / "missing")) is None and steal_fraction(None, before) is None
     stat.write_text("intr 1 2\n")
     assert cpu_ticks(str(stat)) is None
+
+
+def test_failure_message_is_the_error_even_when_a_progress_bar_redraws_after_it():
+    # what a diverged conv-VAE run left on standard error: tqdm redrew its bar after the error
+    stderr = ("fitting ... done in 6.4 s\nError: Training diverged at step 23: kl=inf; lower the learning rate.\n"
+              "\rpretrain:   0%|          | 23/6564 [00:04<20:25,  5.34step/s, kl=9.6e+26]")
+    assert failure_message(stderr, 2) == "Error: Training diverged at step 23: kl=inf; lower the learning rate."
+    traceback = 'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad shape\n'
+    assert failure_message(traceback, 1) == "ValueError: bad shape"
+    # killed by a signal: no error line, so the exit status tells what happened
+    assert failure_message("pretrain:  16%|█▌  | 1064/6564\n", -9) == "pretrain:  16%|█▌  | 1064/6564 (exit -9)"
+    assert failure_message("", 3) == "exit 3"

@@ -6,6 +6,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from deepclust.base import BaseClusterer
+from deepclust.errors import TrainingError
 from deepclust.nn.conv_vae import ConvVAE, vae_loss_terms
 from deepclust.registry import make_estimator
 
@@ -27,6 +28,44 @@ def test_network_matches_seed_000_for_28x28():
     assert net.decode_logits(mu).shape == (3, 784)
 
 
+def test_keras_starts_and_batch_norm_and_a_linear_decoder_dense():
+    torch.manual_seed(0)
+    net = ConvVAE((28, 28, 1))
+    assert net.weight_init == "glorot" and net.config()["batchnorm"] == "keras"
+    assert all(b.eps == 1e-3 and b.momentum == 0.01 for b in net.modules() if isinstance(b, torch.nn.BatchNorm2d))
+    assert not net.mu.bias.detach().any() and not net.expand.bias.detach().any()
+    assert float(net.log_var.weight.detach().abs().max()) <= (6 / (20736 + 2)) ** 0.5  # glorot-uniform bound
+    # the dense layer feeding the decoder is linear, as in the seed's tutorial
+    z = torch.randn(4, 2)
+    seed = net.expand(z).reshape(-1, 64, 7, 7)
+    torch.testing.assert_close(net.decoder(seed)[:, :, :28, :28].permute(0, 2, 3, 1).flatten(1),
+                               net.decode_logits(z))
+
+
+def test_log_var_limit_bounds_the_log_variance_smoothly():
+    torch.manual_seed(0)
+    free, bounded = ConvVAE((16, 16, 1)), ConvVAE((16, 16, 1), log_var_limit=5.0)
+    bounded.load_state_dict(free.state_dict())
+    with torch.no_grad():
+        free.log_var.bias.fill_(40.0)  # a head that overshot: exp(40) is 2e17
+        bounded.log_var.bias.fill_(40.0)
+        x = torch.rand(3, 256)
+        raw, log_var = free.encode_stats(x)[1], bounded.encode_stats(x)[1]
+    torch.testing.assert_close(log_var, 5.0 * torch.tanh(raw / 5.0))
+    assert float(raw.min()) > 20 and float(log_var.max()) < 5.0
+    with pytest.raises(ValueError, match="log_var_limit"):
+        ConvVAE((16, 16, 1), log_var_limit=0)
+
+
+def test_a_network_saved_before_the_keras_defaults_rebuilds_as_it_was():
+    old = ConvVAE.from_config({"kind": "conv-vae", "input_shape": [16, 16, 1], "latent_dim": 2,
+                               "filters": [32, 64, 64, 64]})
+    assert old.batchnorm == "torch" and old.decoder_dense_relu and old.log_var_limit is None
+    assert all(b.eps == 1e-5 for b in old.modules() if isinstance(b, torch.nn.BatchNorm2d))
+    again = ConvVAE.from_config(ConvVAE((16, 16, 1), log_var_limit=8.0).config())
+    assert again.config() == ConvVAE((16, 16, 1), log_var_limit=8.0).config()
+
+
 @pytest.mark.parametrize("shape", [(32, 32, 3), (16, 16, 1), (30, 26, 1), (96, 96, 3)])
 def test_other_image_sizes(shape):
     net = ConvVAE(shape, latent_dim=4)
@@ -38,8 +77,10 @@ def test_other_image_sizes(shape):
 def test_loss_terms_by_hand():
     x, logits = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0]])
     mu, log_var = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, np.log(2.0)]])
-    terms = vae_loss_terms(x, logits, mu, log_var, "mse")
+    terms = vae_loss_terms(x, logits, mu, log_var, "sse")
     assert terms["reconstruction"].item() == pytest.approx(0.25 + 0.25)
+    # the seed's tutorial: 1000 x the squared error averaged over the 2 pixels
+    assert vae_loss_terms(x, logits, mu, log_var, "mse")["reconstruction"].item() == pytest.approx(1000 * 0.25)
     assert terms["kl"].item() == pytest.approx(0.5 * ((1 - 0 - 1 + 1) + (2 - np.log(2) - 1 + 0)))
     assert vae_loss_terms(x, logits, mu, log_var, "bce")["reconstruction"].item() == pytest.approx(2 * np.log(2))
 
@@ -79,3 +120,20 @@ def test_a_trained_vae_is_reused_from_the_cache_also_for_the_mean(tmp_path):
     latent3 = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": {**cached, "latent_dim": 3}}).fit(X16[:200])
     assert not latent3.pretrain_cached_ and latent3.embedding_.shape == (200, 3)
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_divergence_names_the_log_variance_bound():
+    # a learning rate far too high makes exp(log-variance) overflow within a few steps
+    params = {**FAST["reducer_params"], "lr": 50.0, "epochs": 3}
+    with pytest.raises(TrainingError, match="log_var_limit=10"):
+        make_estimator("convvae+kmeans", **{**FAST, "reducer_params": params}).fit(X16[:200])
+
+
+def test_the_bound_and_the_start_are_parameters_that_survive_saving(tmp_path):
+    params = {**FAST["reducer_params"], "log_var_limit": 10, "weight_init": "torch", "epochs": 1}
+    est = make_estimator("convvae+kmeans", **{**FAST, "reducer_params": params}).fit(X16[:200])
+    assert est.reducer_.network_.log_var_limit == 10.0 and est.reducer_.network_.weight_init == "torch"
+    est.save(tmp_path / "m")
+    loaded = BaseClusterer.load(tmp_path / "m")
+    assert loaded.reducer_.network_.config() == est.reducer_.network_.config()
+    np.testing.assert_array_equal(loaded.transform(X16[:30]), est.transform(X16[:30]))
