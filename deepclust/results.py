@@ -57,16 +57,32 @@ def load_spec(path) -> dict:
     return spec
 
 
+def _matches(r: dict, spec_row: dict) -> bool:
+    return (r.get("method") == spec_row.get("method") and r.get("data") == spec_row.get("data", r.get("data"))
+            and result_settings(r.get("overrides", [])) == result_settings(spec_row.get("overrides", []))
+            and r.get("sample") == spec_row.get("sample"))
+
+
+def failed_cells(spec_row: dict, root: Path) -> list[dict]:
+    """The cells of a spec row that were run but never finished (latest failure of each).
+
+    A cell that succeeded once counts as a run, whatever happened to it later; ClustPy rows
+    record only finished runs.
+    """
+    if spec_row.get("format") == "clustpy":
+        return []
+    rows = read_results(root / spec_row["results"])
+    done = {r["key"] for r in rows if r.get("status") == "ok"}
+    failed = {r["key"]: r for r in rows if r.get("status") == "failed" and r["key"] not in done}
+    return [r for r in failed.values() if _matches(r, spec_row)]
+
+
 def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
     latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
     source = "metrics_non_noise" if spec_row.get("scoring") == "non_noise" else "metrics"
     runs = []
     for r in latest.values():
-        if r["method"] != spec_row.get("method") or r["data"] != spec_row.get("data", r["data"]):
-            continue
-        if result_settings(r.get("overrides", [])) != result_settings(spec_row.get("overrides", [])):
-            continue
-        if r.get("sample") != spec_row.get("sample"):
+        if not _matches(r, spec_row):
             continue
         runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
                      "seconds": run_seconds(r) if timing_complete(r) else None,
@@ -137,7 +153,9 @@ def render_table(table: dict, root: Path) -> str:
     for row in table.get("rows", []):
         runs = collect_runs(row, root)
         dates += [r["date"] for r in runs if r.get("date")]
-        cells = [row["label"], str(len(runs)) if runs else "not run yet"]
+        failed = len(failed_cells(row, root))
+        count = str(len(runs)) + (f" ({failed} failed)" if failed else "")
+        cells = [row["label"], count if runs or failed else "not run yet"]
         for m in metrics:
             ours = [r["metrics"][m] for r in runs if r["metrics"].get(m) is not None]
             ref = row.get("reference", {}).get(m)

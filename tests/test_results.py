@@ -24,6 +24,9 @@ def recorded(tmp_path):
     lines = [_row(0, 0.5), _row(1, 0.7), _row(2, 0.6), _row(0, 0.9, overrides=("k=1",)),
              _row(1, 0.8, overrides=("k=1", "pretrain_cache=/c")),
              {"key": "kmeans|d|3|", "method": "kmeans", "data": "d", "seed": 3, "status": "failed"},
+             {"key": "kmeans|d|0|k=1", "method": "kmeans", "data": "d", "seed": 0, "status": "failed",
+              "overrides": ["k=1"]},  # failed before it succeeded: a run, not a failure
+             {"key": "dec|d|0|", "method": "dec", "data": "d", "seed": 0, "status": "failed"},
              _row(0, 0.4, method="hdb", non_noise={"acc": 0.8})]
     (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     (tmp_path / "peer.jsonl").write_text(json.dumps(
@@ -39,6 +42,7 @@ def recorded(tmp_path):
                                  {"label": "peer", "results": "peer.jsonl", "format": "clustpy", "method": "DEC",
                                   "assignments": "kmeans_rerun"},
                                  {"label": "missing", "results": "none.jsonl", "method": "dec", "data": "d"},
+                                 {"label": "only failed", "results": "r.jsonl", "method": "dec", "data": "d"},
                                  {"label": "q(z|x)", "results": "none.jsonl", "method": "dec", "data": "d"}]}]}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     return tmp_path
@@ -58,10 +62,12 @@ def test_rows_select_method_overrides_and_scoring(recorded):
 def test_rendered_table_has_medians_spread_reference_and_command(recorded):
     text = render_results(load_spec(recorded / "spec.json"), recorded)
     # every fit phase, in the order it ran
-    assert "| km | 3 | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
+    # seed 3 only failed: counted beside the runs, its figures nowhere
+    assert "| km | 3 (1 failed) | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
     assert "| km k=1 | 2 | 0.850 [0.800, 0.900] | — |" in text
     assert "| q(z\\|x) | not run yet |" in text  # a label's | is escaped, not a cell border
     assert "| missing | not run yet | — | — | — |" in text
+    assert "| only failed | 0 (1 failed) | — | — | — |" in text
     assert "| peer | 1 | 0.520 | — | 2400 |" in text
     assert "cmd --x" in text and "Runs dated 2026-11-20 to 2026-11-21" in text
 
