@@ -63,7 +63,8 @@ def test_rendered_table_has_medians_spread_reference_and_command(recorded):
     text = render_results(load_spec(recorded / "spec.json"), recorded)
     # every fit phase, in the order it ran
     # seed 3 only failed: counted beside the runs, its figures nowhere
-    assert "| km | 3 (1 failed) | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] (pretrain 6, clustering 3, assign 0) |" in text
+    assert ("| km | 3 (1 failed) | 0.600 [0.500, 0.700] | 0.55 | 10 [10, 10] "
+            "(pretrain 6, clustering 3, assign 0) |") in text
     assert "| km k=1 | 2 | 0.850 [0.800, 0.900] | — |" in text
     assert "| q(z\\|x) | not run yet |" in text  # a label's | is escaped, not a cell border
     assert "| missing | not run yet | — | — | — |" in text
