@@ -1,4 +1,4 @@
-# Two commands do everything (see README): `make demo` and `make test`.
+# Two commands do everything (see README): `make demo` and `make test` (ruff, then pytest).
 # Both create .venv and install the package with the CPU build of PyTorch pinned for this machine.
 
 PYTHON ?= python3
@@ -31,7 +31,7 @@ data:
 demo: setup data
 	$(BIN)/deepclust run dec --data fashion-mnist --seed 0 --set pretrain_epochs=10 --out runs/demo --force
 
-test: setup data
+test: setup data lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
