@@ -63,18 +63,17 @@ def _matches(r: dict, spec_row: dict) -> bool:
             and r.get("sample") == spec_row.get("sample"))
 
 
-def failed_cells(spec_row: dict, root: Path) -> list[dict]:
-    """The cells of a spec row that were run but never finished (latest failure of each).
+def _failed_cells(rows: list[dict], spec_row: dict) -> int:
+    """How many cells of a spec row were run but never finished.
 
     A cell that succeeded once counts as a run, whatever happened to it later; ClustPy rows
     record only finished runs.
     """
     if spec_row.get("format") == "clustpy":
-        return []
-    rows = read_results(root / spec_row["results"])
+        return 0
     done = {r["key"] for r in rows if r.get("status") == "ok"}
     failed = {r["key"]: r for r in rows if r.get("status") == "failed" and r["key"] not in done}
-    return [r for r in failed.values() if _matches(r, spec_row)]
+    return sum(_matches(r, spec_row) for r in failed.values())
 
 
 def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
@@ -114,9 +113,13 @@ def _clustpy_runs(rows: list[dict], spec_row: dict) -> list[dict]:
             for r in rows if r.get("method") == spec_row.get("method")]
 
 
-def collect_runs(spec_row: dict, root: Path) -> list[dict]:
-    """The recorded runs a spec row refers to, normalised to seed/metrics/date/seconds."""
-    rows = read_results(root / spec_row["results"])
+def collect_runs(spec_row: dict, root: Path, rows: list[dict] | None = None) -> list[dict]:
+    """The recorded runs a spec row refers to, normalised to seed/metrics/date/seconds.
+
+    ``rows`` are the lines of the row's results file when the caller has read them already.
+    """
+    if rows is None:
+        rows = read_results(root / spec_row["results"])
     if spec_row.get("format") == "clustpy":
         return _clustpy_runs(rows, spec_row)
     return _deepclust_runs(rows, spec_row)
@@ -134,8 +137,12 @@ def _seconds(runs: list[dict]) -> str:
     return text
 
 
-def render_table(table: dict, root: Path) -> str:
-    """One markdown section: title, note, command, then ours beside the reference figures."""
+def render_table(table: dict, root: Path, recorded: dict | None = None) -> str:
+    """One markdown section: title, note, command, then ours beside the reference figures.
+
+    ``recorded`` maps results paths to their lines already read (filled as files are read).
+    """
+    recorded = {} if recorded is None else recorded
     metrics = table.get("metrics", ["acc", "nmi", "ari"])
     ref_name = table.get("reference", "reference")
     head = ["", "runs"]
@@ -151,9 +158,11 @@ def render_table(table: dict, root: Path) -> str:
     dates = []
     body = []
     for row in table.get("rows", []):
-        runs = collect_runs(row, root)
+        if row["results"] not in recorded:  # a results file feeds several rows: read it once
+            recorded[row["results"]] = read_results(root / row["results"])
+        runs = collect_runs(row, root, recorded[row["results"]])
         dates += [r["date"] for r in runs if r.get("date")]
-        failed = len(failed_cells(row, root))
+        failed = _failed_cells(recorded[row["results"]], row)
         count = str(len(runs)) + (f" ({failed} failed)" if failed else "")
         cells = [row["label"], count if runs or failed else "not run yet"]
         for m in metrics:
@@ -185,4 +194,5 @@ def render_results(spec: dict, root: Path, spec_path: str = "benchmarks/results_
     ]
     if spec.get("note"):
         header += [spec["note"], ""]
-    return "\n".join(header) + "\n" + "\n".join(render_table(t, root) for t in spec["tables"])
+    recorded: dict = {}  # tables share results files: each is read once
+    return "\n".join(header) + "\n" + "\n".join(render_table(t, root, recorded) for t in spec["tables"])
