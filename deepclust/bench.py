@@ -2,14 +2,15 @@
 
 Each cell runs ``deepclust run`` in its own process, so its wall time and peak memory are its
 own (JIT compilation and imports included, as a user would see them) and a crash in one cell
-cannot take the others down. Finished cells are found in ``results.jsonl`` and skipped, so an
-interrupted benchmark continues where it stopped; a deep run interrupted mid-cell continues
-from its checkpoint (its row says ``"resumed": true`` and its seconds then cover only the
-resumed part, so use such rows for accuracy, not for timing; the same holds for a row with
-``"pretrain_cache_resumed": true``, which loaded a cached pretraining that had itself been
-resumed, see :func:`timing_complete`). ``table.md`` holds medians with
-[min, max] spread over seeds; it is rewritten after every cell, so a stopped bench leaves it
-current. ``cpu_steal`` in a line is the share of the machine's CPU
+cannot take the others down. What a cell's run writes goes to ``bench.log`` in its folder
+(every attempt, kept after the run), and the bench's progress bar shows its latest line.
+Finished cells are found in ``results.jsonl`` and skipped, so an interrupted benchmark
+continues where it stopped; a deep run interrupted mid-cell continues from its checkpoint (its
+row says ``"resumed": true`` and its seconds then cover only the resumed part, so use such rows
+for accuracy, not for timing; the same holds for a row with ``"pretrain_cache_resumed": true``,
+which loaded a cached pretraining that had itself been resumed, see :func:`timing_complete`).
+``table.md`` holds medians with [min, max] spread over seeds; it is rewritten after every cell,
+so a stopped bench leaves it current. ``cpu_steal`` in a line is the share of the machine's CPU
 time that the host gave to other guests during the run (Linux virtual machines; ``None``
 elsewhere): a run with much steal is slower than its code.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from .runtime import cpu_ticks, steal_fraction
 
 RESULTS = "results.jsonl"
 TABLE = "table.md"
+LOG = "bench.log"
 METRICS = ("acc", "nmi", "ari", "ami", "fmi", "silhouette")
 
 
@@ -112,23 +115,67 @@ def failure_message(stderr: str, returncode: int) -> str:
     return f"{lines[-1]} (exit {returncode})" if lines else f"exit {returncode}"
 
 
-def run_cell(cell: Cell, root: Path, timeout: float | None = None) -> dict:
-    """Run one cell in a subprocess and return its JSON line (status ok or failed)."""
+def latest_progress(log: Path, start: int = 0, width: int = 70) -> str:
+    """The last line a cell's run wrote to its log after byte ``start``: a progress bar's
+    latest redraw (tqdm rewrites its line with carriage returns), at most ``width`` characters."""
+    with log.open("rb") as fh:
+        fh.seek(max(start, log.stat().st_size - 4096))
+        tail = fh.read().decode("utf-8", errors="replace")
+    lines = [ln.strip() for ln in re.split(r"[\r\n]", tail) if ln.strip()]
+    return lines[-1][:width] if lines else ""
+
+
+def run_logged(cmd: list[str], log: Path, timeout: float | None = None, on_progress=None,
+               poll: float = 2.0) -> tuple[int | None, str]:
+    """Run ``cmd`` with its output appended to ``log``; return its exit status (``None`` when it
+    ran past ``timeout`` seconds and was killed) and what it wrote this time.
+
+    Each attempt starts with a ``===`` line naming the time and the command, so a resumed
+    cell's log keeps every attempt. Every ``poll`` seconds ``on_progress`` gets
+    :func:`latest_progress`, which lets a long cell show how far it has got."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as fh:
+        fh.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(cmd)}\n".encode())
+        fh.flush()
+        start = fh.tell()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                returncode = proc.wait(timeout=poll)
+                break
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    returncode = None
+                    break
+                if on_progress is not None:
+                    on_progress(latest_progress(log, start))
+    with log.open("rb") as fh:
+        fh.seek(start)
+        return returncode, fh.read().decode("utf-8", errors="replace")
+
+
+def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=None) -> dict:
+    """Run one cell in a subprocess and return its JSON line (status ok or failed).
+
+    The run's output goes to ``bench.log`` in the cell's folder (``tail -f`` it to follow a
+    long cell); ``on_progress`` gets its latest line every few seconds (see :func:`run_logged`)."""
     out = root / "cells" / cell.folder
-    resumed = cell.command(out)[4] == "--resume"
+    command = cell.command(out)
+    resumed = "--resume" in command
     started, ticks = time.time(), cpu_ticks()
     row = {"key": cell.key, "method": cell.method, "data": cell.data, "seed": cell.seed,
            "overrides": list(cell.overrides), "n_clusters": cell.n_clusters, "sample": cell.sample,
            "date": time.strftime("%Y-%m-%d", time.localtime(started)), "resumed": resumed}
-    try:
-        proc = subprocess.run(cell.command(out), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+    returncode, output = run_logged(command, out / LOG, timeout, on_progress)
+    if returncode is None:
         return {**row, "status": "failed", "error": f"timed out after {timeout} s"}
     row["wall_seconds"] = round(time.time() - started, 3)
     row["cpu_steal"] = steal_fraction(ticks, cpu_ticks())  # host contention during the run (None off Linux)
-    if proc.returncode != 0:
-        return {**row, "status": "failed", "error": failure_message(proc.stderr, proc.returncode)}
+    if returncode != 0:
+        return {**row, "status": "failed", "error": failure_message(output, returncode)}
     record = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     row.update({
@@ -169,8 +216,10 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, unit="cell",
                desc="bench", file=sys.stderr)
     for cell in todo:
-        bar.set_postfix_str(f"{cell.method} {cell.data} seed {cell.seed}")
-        row = run_cell(cell, root, timeout)
+        name = f"{cell.method} {cell.data} seed {cell.seed}"
+        bar.set_postfix_str(name)
+        row = run_cell(cell, root, timeout,
+                       on_progress=lambda line, name=name: bar.set_postfix_str(f"{name}: {line}" if line else name))
         _append(results, row)
         _write_table(root)  # current after every cell
         if row["status"] != "ok":

@@ -6,7 +6,16 @@ import subprocess
 import sys
 import time
 
-from deepclust.bench import failure_message, markdown_table, read_results, result_settings, run_bench, summarize
+from deepclust.bench import (
+    failure_message,
+    latest_progress,
+    markdown_table,
+    read_results,
+    result_settings,
+    run_bench,
+    run_logged,
+    summarize,
+)
 
 
 def _ok_keys(root):
@@ -54,11 +63,11 @@ def test_table_is_current_after_each_cell(tmp_path, monkeypatch):
 
     real, calls = bench.run_cell, []
 
-    def stop_at_second(cell, root, timeout=None):
+    def stop_at_second(cell, root, timeout=None, **kw):
         calls.append(cell.seed)
         if len(calls) == 2:
             raise KeyboardInterrupt  # the user stops the bench during its second cell
-        return real(cell, root, timeout)
+        return real(cell, root, timeout, **kw)
 
     monkeypatch.setattr(bench, "run_cell", stop_at_second)
     try:
@@ -76,6 +85,8 @@ def test_failed_cell_is_recorded_and_others_continue(tmp_path):
     assert status["digits"] == "ok"
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(failed) == 1 and "does not exist" in failed[0]["error"]
+    logs = sorted((tmp_path / "cells").glob("*/bench.log"))  # each cell's output is kept
+    assert len(logs) == 2 and any("does not exist" in log.read_text() for log in logs)
     assert "1 failed run(s)" in (tmp_path / "table.md").read_text()
 
 
@@ -153,3 +164,27 @@ def test_failure_message_is_the_error_even_when_a_progress_bar_redraws_after_it(
     # killed by a signal: no error line, so the exit status tells what happened
     assert failure_message("pretrain:  16%|█▌  | 1064/6564\n", -9) == "pretrain:  16%|█▌  | 1064/6564 (exit -9)"
     assert failure_message("", 3) == "exit 3"
+
+
+def test_a_running_cell_reports_its_latest_progress_line_and_keeps_its_log(tmp_path):
+    script = ("import sys, time\n"
+              "for i in range(4):\n"
+              "    sys.stderr.write(f'\\rtrain {i}/4'); sys.stderr.flush(); time.sleep(0.3)\n"
+              "print('done')\n")
+    seen, log = [], tmp_path / "cell" / "bench.log"
+    code, output = run_logged([sys.executable, "-c", script], log, on_progress=seen.append, poll=0.1)
+    assert code == 0 and output.endswith("done\n") and "train 3/4" in output
+    assert seen and all(s == "" or s.startswith("train ") for s in seen)  # a bar's redraw, not its history
+    # a second attempt (a resumed cell) appends to the log after a header naming its command
+    code, output = run_logged([sys.executable, "-c", "import sys; sys.exit(3)"], log)
+    assert code == 3 and output == ""
+    text = log.read_text()
+    assert text.count("=== ") == 2 and "train 3/4" in text and "sys.exit(3)" in text
+    assert latest_progress(log) == text.strip().splitlines()[-1][:70]
+
+
+def test_a_cell_past_its_timeout_is_killed(tmp_path):
+    started = time.monotonic()
+    code, _ = run_logged([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "l.log",
+                         timeout=0.5, poll=0.1)
+    assert code is None and time.monotonic() - started < 30
