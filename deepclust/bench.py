@@ -254,10 +254,15 @@ def spread(values: list[float], digits: int = 3) -> str:
     """``median [min, max]`` of ``values`` (just the value for one run, "—" for none)."""
     if not values:
         return "—"
+    def fmt(value: float) -> str:
+        text = f"{value:.{digits}f}"
+        # a value that rounds to zero prints as 0.000, never -0.000
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
     med = statistics.median(values)
     if len(values) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
+        return fmt(med)
+    return f"{fmt(med)} [{fmt(min(values))}, {fmt(max(values))}]"
 
 
 # settings that change how a run is carried out but never its result: a cached pretraining

@@ -14,6 +14,7 @@ from deepclust.bench import (
     result_settings,
     run_bench,
     run_logged,
+    spread,
     summarize,
 )
 
@@ -188,3 +189,11 @@ def test_a_cell_past_its_timeout_is_killed(tmp_path):
     code, _ = run_logged([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "l.log",
                          timeout=0.5, poll=0.1)
     assert code is None and time.monotonic() - started < 30
+
+
+def test_spread_gives_median_min_max_and_never_a_negative_zero():
+    assert spread([]) == "—"
+    assert spread([0.5]) == "0.500"
+    assert spread([0.3, 0.1, 0.2]) == "0.200 [0.100, 0.300]"
+    assert spread([-2e-5]) == "0.000"
+    assert spread([-2e-5, -0.3, 0.1]) == "0.000 [-0.300, 0.100]"
