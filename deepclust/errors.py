@@ -35,6 +35,10 @@ class TrainingInterrupted(DeepclustError):
     """SIGINT or SIGTERM stopped training at a step boundary (after saving a checkpoint)."""
 
 
+class DeadLayerWarning(UserWarning):
+    """A layer of a network passes nothing at its start, so training cannot use the input."""
+
+
 class CollapseWarning(UserWarning):
     """A clustering used fewer clusters than requested, or put almost everything in one."""
 

@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from deepclust.base import BaseClusterer
-from deepclust.errors import TrainingError
+from deepclust.errors import DeadLayerWarning, TrainingError
 from deepclust.nn.conv_vae import ConvVAE, vae_loss_terms
 from deepclust.registry import make_estimator
 
@@ -137,3 +137,25 @@ def test_the_bound_and_the_start_are_parameters_that_survive_saving(tmp_path):
     loaded = BaseClusterer.load(tmp_path / "m")
     assert loaded.reducer_.network_.config() == est.reducer_.network_.config()
     np.testing.assert_array_equal(loaded.transform(X16[:30]), est.transform(X16[:30]))
+
+
+def test_a_dead_first_layer_is_detected_and_warned_about(monkeypatch):
+    net = ConvVAE((16, 16, 1), 2)
+    x = torch.from_numpy(X16[:50])
+    with torch.no_grad():
+        net.encoder[0].weight.fill_(0.1)
+        net.encoder[0].bias.zero_()
+    assert not net.first_layer_is_dead(x)
+    with torch.no_grad():
+        net.encoder[0].weight.fill_(-0.1)  # every pre-activation <= 0 on images in [0, 1]
+    assert net.first_layer_is_dead(x)
+    monkeypatch.setattr(ConvVAE, "first_layer_is_dead", lambda self, x: True)
+    with pytest.warns(DeadLayerWarning, match="random_state"):
+        make_estimator("convvae+kmeans", **FAST).fit(X16[:200])
+
+
+def test_seed_000s_network_at_latent_10_and_seed_0_starts_dead_on_fashion_like_images():
+    torch.manual_seed(0)
+    net = ConvVAE((28, 28, 1), 10, weight_init="glorot", log_var_limit=10)
+    assert (net.encoder[0].weight < 0).all() and net.encoder[0].bias.item() == 0.0
+    assert net.first_layer_is_dead(torch.rand(20, 784))

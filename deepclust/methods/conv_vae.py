@@ -22,10 +22,12 @@ Samples are drawn from a generator seeded by ``random_state``, so ``transform`` 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
-from ..errors import InputError, TrainingError
+from ..errors import DeadLayerWarning, InputError, TrainingError
 from ..nn.autoencoders import WEIGHT_INITS
 from ..nn.conv_vae import ConvVAE, vae_loss_terms
 from ..nn.state import load_checked, module_arrays
@@ -75,6 +77,10 @@ class ConvVAEReducer(BaseReducer):
         shape = image_shape(self.input_shape, X_t.shape[1], self.method_name)
         self.network_ = ConvVAE(shape, self.latent_dim, self.filters, weight_init=self.weight_init,
                                 log_var_limit=self.log_var_limit).to(self.device_)
+        if self.network_.first_layer_is_dead(X_t[:1024]):
+            warnings.warn(f"{self.method_name}: with random_state={seed} the first convolution's ReLU is zero "
+                          "for every pixel of these images, so the encoder never sees them and the codes will be "
+                          "noise (posterior collapse); choose another random_state.", DeadLayerWarning, stacklevel=2)
         cfg = PretrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
                              loss=self.reconstruction_loss, seed=seed, progress=self.verbose,
                              checkpoint_every=self.checkpoint_every)

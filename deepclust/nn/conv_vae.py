@@ -81,6 +81,17 @@ class ConvVAE(nn.Module):
             log_var = self.log_var_limit * torch.tanh(log_var / self.log_var_limit)
         return self.mu(features), log_var
 
+    @torch.no_grad()
+    def first_layer_is_dead(self, x: torch.Tensor) -> bool:
+        """True when the first convolution's ReLU is zero on every pixel of the flat images ``x``.
+
+        The seed's first layer is one 3x3 filter per input channel; when its weights all draw
+        negative with a zero bias (1 in 512 for one channel) no input and no gradient ever reach
+        the rest of the encoder, and the posterior collapses to the prior.
+        """
+        h, w, c = self.input_shape
+        return not bool((self.encoder[1](self.encoder[0](x.reshape(-1, h, w, c).permute(0, 3, 1, 2))) > 0).any())
+
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Pre-sigmoid reconstruction (flat, H, W, C order); ``torch.sigmoid`` gives the image."""
         h, w, _ = self.input_shape
