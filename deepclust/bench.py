@@ -254,10 +254,9 @@ def spread(values: list[float], digits: int = 3) -> str:
     """``median [min, max]`` of ``values`` (just the value for one run, "—" for none)."""
     if not values:
         return "—"
+
     def fmt(value: float) -> str:
-        text = f"{value:.{digits}f}"
-        # a value that rounds to zero prints as 0.000, never -0.000
-        return text[1:] if text.startswith("-") and float(text) == 0 else text
+        return f"{round(value, digits) + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0: never "-0.000"
 
     med = statistics.median(values)
     if len(values) == 1:

@@ -74,8 +74,7 @@ class ConvVAE(nn.Module):
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mean, log_variance)`` of q(z | x) for a batch of flat images."""
-        h, w, c = self.input_shape
-        features = self.encoder(x.reshape(-1, h, w, c).permute(0, 3, 1, 2)).flatten(1)
+        features = self.encoder(self._images(x)).flatten(1)
         log_var = self.log_var(features)
         if self.log_var_limit is not None:
             log_var = self.log_var_limit * torch.tanh(log_var / self.log_var_limit)
@@ -89,8 +88,12 @@ class ConvVAE(nn.Module):
         negative with a zero bias (1 in 512 for one channel) no input and no gradient ever reach
         the rest of the encoder, and the posterior collapses to the prior.
         """
+        return not bool((self.encoder[1](self.encoder[0](self._images(x))) > 0).any())
+
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        """Flat (H, W, C)-ordered images as the (N, C, H, W) batch the convolutions take."""
         h, w, c = self.input_shape
-        return not bool((self.encoder[1](self.encoder[0](x.reshape(-1, h, w, c).permute(0, 3, 1, 2))) > 0).any())
+        return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Pre-sigmoid reconstruction (flat, H, W, C order); ``torch.sigmoid`` gives the image."""
