@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 
 from deepclust import metrics
 from deepclust.base import BaseClusterer
+from deepclust.errors import InputError
 from deepclust.nn.losses import vade_loss_terms, vade_posterior
 from deepclust.registry import make_estimator
 
@@ -53,6 +54,29 @@ def test_reference_defaults():
     assert (p["hidden_dims"], p["embedding_dim"], p["batch_size"]) == ((500, 500, 2000), 10, 100)
     assert (p["lr"], p["lr_decay"], p["decay_every"], p["min_lr"]) == (0.002, 0.9, 10, 0.0002)
     assert p["reconstruction_loss"] == "bce"
+    assert p["init_gmm"] == "sklearn"
+
+
+def test_reference_mixture_start_is_sklearn_017s_gmm():
+    """init_gmm='reference': EM starts from 10-restart k-means means, the data's variance (+1e-3)
+    for every component and uniform weights, with the 1e-3 covariance floor; 'sklearn' does not."""
+    from sklearn.cluster import KMeans
+
+    from deepclust.methods.vade import initial_mixture
+
+    rng = np.random.default_rng(0)
+    Z = np.concatenate([rng.normal(c, 0.5, size=(60, 3)) for c in (-4.0, 0.0, 4.0)])
+    ref = initial_mixture(Z, 3, "reference", seed=5)
+    np.testing.assert_allclose(ref.means_init, KMeans(3, n_init=10, random_state=5).fit(Z).cluster_centers_)
+    np.testing.assert_allclose(ref.precisions_init, np.tile(1 / (Z.var(0) + 1e-3), (3, 1)))
+    np.testing.assert_allclose(ref.weights_init, 1 / 3)
+    assert (ref.reg_covar, ref.tol, ref.covariance_type) == (1e-3, 1e-3, "diag")
+    assert (ref.covariances_ >= 1e-3).all()
+    assert sorted(np.bincount(ref.predict(Z))) == [60, 60, 60]  # the three blobs
+    plain = initial_mixture(Z, 3, "sklearn", seed=5)
+    assert plain.means_init is None and plain.reg_covar == 1e-6
+    with pytest.raises(InputError, match="init_gmm"):
+        initial_mixture(Z, 3, "kmeans", seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ Autoencoded Embedding", ICPR 2020 (arXiv:1908.05968).
 2. UMAP learns the local manifold of the embedding, to ``umap_dim`` = k dimensions with
    ``n_neighbors=20`` and ``min_dist=0`` (the paper's settings; 10 neighbours is measured too).
 3. A Gaussian mixture with full covariances clusters the manifold coordinates;
-   ``labels_`` is its argmax and ``predict_proba`` its posterior.
+   ``labels_`` is its argmax and ``predict_proba`` its posterior. ``gmm_n_init`` > 1 (an
+   option; the reference fits once) keeps the most likely of several EM runs.
 
 ``predict`` on new data embeds it with the encoder, maps it onto the manifold, and asks the
 mixture. The mapping is approximate by nature: in the session that fitted the model it is
@@ -40,6 +41,8 @@ N2D_PARAMS = {
                          "UMAP metric"),
     "covariance_type": Param("full", (Options(("full", "tied", "diag", "spherical")),),
                              "covariance of the mixture components (full in the paper)"),
+    "gmm_n_init": Param(1, (positive_int(),), "EM runs of the mixture, each from its own k-means start; the one "
+                        "with the highest likelihood is kept (labels are never read). 1 in the reference code"),
 }
 
 _TABLE = {**N2D_PARAMS, **NETWORK_PARAMS, **PRETRAIN_PARAMS, **RUNTIME_PARAMS}
@@ -84,7 +87,7 @@ class N2D(AutoencoderMixin, BaseClusterer):
             self.embedding_ = self.umap_.fit_transform(self.ae_embedding_)
         with timer.phase("cluster"):
             self.gmm_ = GaussianMixture(n_clusters=self.n_clusters, covariance_type=self.covariance_type,
-                                        random_state=seed).fit(self.embedding_)
+                                        n_init=self.gmm_n_init, random_state=seed).fit(self.embedding_)
         self.proba_ = self.gmm_.proba_
         self.labels_ = self.gmm_.labels_
 

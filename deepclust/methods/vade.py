@@ -9,7 +9,7 @@ p(z) = sum_c pi_c N(z | mu_c, diag(sigma²_c)) with learnable weights, means and
   gives Bernoulli logits (BCE, data in [0, 1]) or Gaussian means (MSE).
 * Initialisation (as the reference code): the pretrained autoencoder gives the encoder,
   the mean head and the decoder; a diagonal GMM fitted on the embedding gives the prior's
-  means and variances; the prior weights start uniform.
+  means and variances (``init_gmm``: how its EM starts); the prior weights start uniform.
 * Training: the negative ELBO (:func:`~deepclust.nn.losses.vade_loss_terms`), Adam
   (lr 0.002, epsilon 1e-4) for the network and for the prior, batch 100, both learning
   rates multiplied by 0.9 every 10 epochs down to 0.0002 (the reference MNIST schedule).
@@ -47,6 +47,10 @@ VADE_PARAMS = {
     "decay_every": Param(10, (positive_int(),), "epochs between learning-rate decays"),
     "min_lr": Param(0.0002, (Interval("real", 0),), "floor of the decayed learning rate"),
     "init_covariance": Param("diag", (Options(("diag",)),), "covariance of the GMM that initialises the prior"),
+    "init_gmm": Param("sklearn", (Options(("sklearn", "reference")),),
+                      "start of that GMM's EM: 'sklearn' (today's GaussianMixture: one k-means run) or "
+                      "'reference' (the reference code's sklearn 0.17 GMM: k-means with 10 restarts for the "
+                      "means, the data's variance for every component, uniform weights, covariance floor 1e-3)"),
     "init_log_var": Param("small", (Options(("small", "default")),),
                           "'small': the log-variance head starts at a variance 10x below the prior components' "
                           "(avoids the early collapse seen with 'default', the reference's random layer)"),
@@ -87,9 +91,7 @@ class VaDE(DeepClusterer):
         return super()._build_network(n_features)
 
     def _initialise(self, Z, seed):
-        from sklearn.mixture import GaussianMixture
-
-        gmm = GaussianMixture(n_components=self.n_clusters, covariance_type="diag", random_state=seed).fit(Z)
+        gmm = initial_mixture(Z, self.n_clusters, self.init_gmm, seed)
         self._init_variances = gmm.covariances_.astype(np.float32)
         return gmm.means_.astype(np.float32), gmm.predict(Z).astype(np.int64)
 
@@ -168,4 +170,31 @@ class VaDE(DeepClusterer):
 
 install_params(VaDE, _TABLE)
 
-__all__ = ["VaDE", "VaDEHead"]
+
+def initial_mixture(Z: np.ndarray, n_components: int, start: str, seed: int):
+    """The diagonal Gaussian mixture on the pretrained embedding ``Z`` that starts VaDE's prior.
+
+    ``start="sklearn"`` is scikit-learn's ``GaussianMixture`` as it is today (its EM starts from
+    one k-means run and the per-cluster variances). ``start="reference"`` starts EM as the
+    ``mixture.GMM(covariance_type='diag')`` of sklearn 0.17 that the reference VaDE code calls:
+    means from ``KMeans`` with its then-default 10 restarts (kept by inertia), every component
+    with the variance of the whole of ``Z`` plus the floor ``min_covar=1e-3``, uniform weights,
+    and that floor on the covariances during EM (tolerance 1e-3 on the mean log-likelihood).
+    Neither reads labels; returns the fitted ``sklearn.mixture.GaussianMixture``.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    if start == "sklearn":
+        return GaussianMixture(n_components=n_components, covariance_type="diag", random_state=seed).fit(Z)
+    if start != "reference":
+        raise InputError(f"init_gmm must be 'sklearn' or 'reference', got {start!r}.")
+    Z = np.asarray(Z, dtype=np.float64)
+    means = KMeans(n_clusters=n_components, n_init=10, random_state=seed).fit(Z).cluster_centers_
+    variances = np.tile(Z.var(axis=0) + 1e-3, (n_components, 1))
+    return GaussianMixture(n_components=n_components, covariance_type="diag", reg_covar=1e-3, tol=1e-3,
+                           means_init=means, weights_init=np.full(n_components, 1.0 / n_components),
+                           precisions_init=1.0 / variances, random_state=seed).fit(Z)
+
+
+__all__ = ["VaDE", "VaDEHead", "initial_mixture"]
