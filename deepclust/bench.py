@@ -209,7 +209,7 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     results = root / RESULTS
-    done = {r["key"] for r in read_results(results) if r.get("status") == "ok"}
+    done = set(current_rows(read_results(results)))
     cells = [Cell(m, d, s, tuple(overrides), n_clusters, sample)
              for m in methods for d in datasets for s in seeds]
     todo = [c for c in cells if c.key not in done]
@@ -269,6 +269,64 @@ def spread(values: list[float], digits: int = 3) -> str:
 RESULT_NEUTRAL_SETTINGS = ("pretrain_cache", "verbose", "checkpoint_every")
 
 
+# set by `deepclust run` from the seed, the data and the cell's folder, not by the defaults
+RUN_SETTINGS = ("random_state", "n_clusters", "input_shape", "checkpoint_dir", "device")
+
+
+def _comparable(params: dict) -> dict:
+    """``params`` without the result-neutral and run-set entries, as JSON values (tuples become
+    lists), nested parameter dicts (a pipeline's ``reducer_params``) filtered the same way."""
+    skip = set(RESULT_NEUTRAL_SETTINGS) | set(RUN_SETTINGS)
+    return {k: _comparable(v) if isinstance(v, dict) else json.loads(json.dumps(v))
+            for k, v in params.items() if k not in skip}
+
+
+_EXPECTED: dict[tuple, dict | None] = {}
+
+
+def _expected_config(method: str, overrides: tuple) -> dict | None:
+    """The comparable parameters a cell of ``method`` with ``overrides`` gets today (None when the
+    method or an override no longer exists)."""
+    if (method, overrides) not in _EXPECTED:
+        from .cli import parse_assignments
+        from .errors import DeepclustError
+        from .registry import make_estimator
+
+        try:
+            params = make_estimator(method, **parse_assignments(overrides)).get_params(deep=False)
+            _EXPECTED[method, overrides] = _comparable(params)
+        except DeepclustError:
+            _EXPECTED[method, overrides] = None
+    return _EXPECTED[method, overrides]
+
+
+def ran_with_current_defaults(row: dict) -> bool:
+    """Whether a recorded run used the parameters its cell would get today.
+
+    A cell is named by its ``--set`` overrides only, so a method default changed since the run
+    would otherwise pass the old run off as the new cell's. The row's recorded ``config`` is
+    compared with the method's parameters today under the same overrides; a parameter the
+    config lacks was added after the run and counts as matching (a new parameter's default
+    keeps the old behaviour, so this holds until that default changes). Rows without a
+    config (none so far) count as current. A pipeline records only its reducer's overrides,
+    so a changed reducer default is not seen."""
+    config = row.get("config")
+    if config is None:
+        return True
+    expected = _expected_config(row["method"], tuple(row.get("overrides", ())))
+    if expected is None:
+        return False
+    got = _comparable(config)
+    return all(got[k] == v for k, v in expected.items() if k in got)
+
+
+def current_rows(rows: list[dict]) -> dict[str, dict]:
+    """The latest ok row of each cell key, among the runs made with today's defaults
+    (:func:`ran_with_current_defaults`): a re-run replaces older lines; a stale run counts as
+    not run, so ``deepclust bench`` runs its cell again and tables leave it out."""
+    return {r["key"]: r for r in rows if r.get("status") == "ok" and ran_with_current_defaults(r)}
+
+
 def result_settings(overrides) -> tuple:
     """The overrides that can change a run's result, as ``key=value`` sorted by key: runs that
     differ only in ``RESULT_NEUTRAL_SETTINGS`` (e.g. one with ``pretrain_cache=DIR``), in the
@@ -284,8 +342,7 @@ def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool =
 
     Overrides in ``RESULT_NEUTRAL_SETTINGS`` do not split a group (see ``result_settings``)."""
     groups: dict[tuple, list[dict]] = {}
-    latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
-    for r in latest.values():
+    for r in current_rows(rows).values():
         key = (r["method"], r["data"], result_settings(r.get("overrides", ())), r.get("sample") or 0)
         groups.setdefault(key, []).append(r)
     out = []

@@ -34,7 +34,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .bench import read_results, result_settings, run_seconds, spread, timing_complete
+from .bench import current_rows, read_results, result_settings, run_seconds, spread, timing_complete
 from .errors import InputError
 
 
@@ -77,7 +77,7 @@ def _failed_cells(rows: list[dict], spec_row: dict) -> int:
 
 
 def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
-    latest = {r["key"]: r for r in rows if r.get("status") == "ok"}  # a re-run replaces older lines
+    latest = current_rows(rows)  # a re-run replaces older lines; runs under changed defaults are left out
     source = "metrics_non_noise" if spec_row.get("scoring") == "non_noise" else "metrics"
     runs = []
     for r in latest.values():

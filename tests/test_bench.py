@@ -10,6 +10,7 @@ from deepclust.bench import (
     failure_message,
     latest_progress,
     markdown_table,
+    ran_with_current_defaults,
     read_results,
     result_settings,
     run_bench,
@@ -197,3 +198,24 @@ def test_spread_gives_median_min_max_and_never_a_negative_zero():
     assert spread([0.3, 0.1, 0.2]) == "0.200 [0.100, 0.300]"
     assert spread([-2e-5]) == "0.000"
     assert spread([-2e-5, -0.3, 0.1]) == "0.000 [-0.300, 0.100]"
+
+
+def test_a_run_under_a_changed_default_is_stale_and_runs_again(tmp_path):
+    """Cells are named by their --set overrides only: a run recorded under another value of a
+    default is not the cell's run today, so the bench runs the cell again and tables skip it;
+    a parameter the recorded config lacks (added since) does not make a run stale."""
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
+    path = tmp_path / "results.jsonl"
+    [row] = read_results(path)
+    assert ran_with_current_defaults(row) and row["config"]["n_init"] == 10
+    stale = {**row, "config": {**row["config"], "n_init": 3}, "metrics": {**row["metrics"], "acc": 0.123}}
+    older = {**row, "config": {k: v for k, v in row["config"].items() if k != "max_iter"}}
+    assert not ran_with_current_defaults(stale) and ran_with_current_defaults(older)
+    assert not ran_with_current_defaults({**row, "method": "no-such-method"})
+    path.write_text(json.dumps(stale) + "\n")
+    assert summarize(read_results(path)) == []  # the stale run is left out of tables
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
+    lines = read_results(path)
+    assert len(lines) == 2 and lines[1]["config"]["n_init"] == 10  # the cell ran again
+    [group] = summarize(lines)
+    assert group["acc"] == [row["metrics"]["acc"]]
