@@ -17,6 +17,7 @@ elsewhere): a run with much steal is slower than its code.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -281,23 +282,18 @@ def _comparable(params: dict) -> dict:
             for k, v in params.items() if k not in skip}
 
 
-_EXPECTED: dict[tuple, dict | None] = {}
-
-
+@functools.cache
 def _expected_config(method: str, overrides: tuple) -> dict | None:
     """The comparable parameters a cell of ``method`` with ``overrides`` gets today (None when the
     method or an override no longer exists)."""
-    if (method, overrides) not in _EXPECTED:
-        from .cli import parse_assignments
-        from .errors import DeepclustError
-        from .registry import make_estimator
+    from .cli import parse_assignments
+    from .errors import DeepclustError
+    from .registry import make_estimator
 
-        try:
-            params = make_estimator(method, **parse_assignments(overrides)).get_params(deep=False)
-            _EXPECTED[method, overrides] = _comparable(params)
-        except DeepclustError:
-            _EXPECTED[method, overrides] = None
-    return _EXPECTED[method, overrides]
+    try:
+        return _comparable(make_estimator(method, **parse_assignments(overrides)).get_params(deep=False))
+    except DeepclustError:
+        return None
 
 
 def ran_with_current_defaults(row: dict) -> bool:
