@@ -104,6 +104,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """Whether ``set_params(name=...)`` is valid for this estimator."""
         return name in self.get_params(deep=False)
 
+    def resolved_params(self) -> dict:
+        """Every setting that decides the result, as recorded in ``run.json``: the estimator's
+        own parameters (a two-stage pipeline adds its stages' resolved parameters)."""
+        return self.get_params(deep=False)
+
     def training_confidence(self) -> np.ndarray | None:
         """Confidence of each training point's assignment, or ``None`` if the method has none."""
         if hasattr(self, "proba_"):

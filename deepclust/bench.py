@@ -291,7 +291,7 @@ def _expected_config(method: str, overrides: tuple) -> dict | None:
     from .registry import make_estimator
 
     try:
-        return _comparable(make_estimator(method, **parse_assignments(overrides)).get_params(deep=False))
+        return _comparable(make_estimator(method, **parse_assignments(overrides)).resolved_params())
     except DeepclustError:
         return None
 
@@ -304,16 +304,23 @@ def ran_with_current_defaults(row: dict) -> bool:
     compared with the method's parameters today under the same overrides; a parameter the
     config lacks was added after the run and counts as matching (a new parameter's default
     keeps the old behaviour, so this holds until that default changes). Rows without a
-    config (none so far) count as current. A pipeline records only its reducer's overrides,
-    so a changed reducer default is not seen."""
+    config (none so far) count as current. Nested settings (a pipeline's resolved stage
+    parameters, recorded since 2026-11-24) are compared the same way, key by key, so runs
+    recorded before them count as current."""
     config = row.get("config")
     if config is None:
         return True
     expected = _expected_config(row["method"], tuple(row.get("overrides", ())))
     if expected is None:
         return False
-    got = _comparable(config)
-    return all(got[k] == v for k, v in expected.items() if k in got)
+    return _matches(_comparable(config), expected)
+
+
+def _matches(got, expected) -> bool:
+    """``got == expected``, except that a key of a dict missing from ``got`` counts as matching."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return all(_matches(got[k], v) for k, v in expected.items() if k in got)
+    return got == expected
 
 
 def current_rows(rows: list[dict]) -> dict[str, dict]:

@@ -175,7 +175,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "n_clusters": k,
         "n_clusters_source": k_source,
         "seed": seed,
-        "params": estimator.get_params(deep=False),
+        "params": estimator.resolved_params(),
         "versions": library_versions(),
         "warnings": collapse,
         "seconds": timer.seconds,

@@ -18,6 +18,7 @@ from deepclust.bench import (
     spread,
     summarize,
 )
+from deepclust.registry import make_estimator
 
 
 def _ok_keys(root):
@@ -219,3 +220,16 @@ def test_a_run_under_a_changed_default_is_stale_and_runs_again(tmp_path):
     assert len(lines) == 2 and lines[1]["config"]["n_init"] == 10  # the cell ran again
     [group] = summarize(lines)
     assert group["acc"] == [row["metrics"]["acc"]]
+
+
+def test_a_pipeline_run_records_and_checks_its_stages_defaults(tmp_path):
+    """A two-stage run records each stage's parameters with defaults filled in, so a changed
+    reducer default makes the run stale; rows recorded before that (no resolved stages) stay current."""
+    run_bench(["pca+kmeans"], ["digits"], [0], tmp_path, progress=False)
+    [row] = read_results(tmp_path / "results.jsonl")
+    resolved = row["config"]["reducer_resolved"]
+    assert resolved["n_components"] == make_estimator("pca+kmeans")._build("reducer").n_components
+    assert row["config"]["clusterer_resolved"]["n_init"] == 10 and ran_with_current_defaults(row)
+    changed = {**row, "config": {**row["config"], "reducer_resolved": {**resolved, "n_components": 3}}}
+    older = {**row, "config": {k: v for k, v in row["config"].items() if not k.endswith("_resolved")}}
+    assert not ran_with_current_defaults(changed) and ran_with_current_defaults(older)

@@ -107,6 +107,15 @@ class TwoStage(BaseClusterer):
                            clusterer_params=stage["clusterer"] or None)
         return self
 
+    def resolved_params(self) -> dict:
+        """The pipeline's parameters plus ``reducer_resolved`` / ``clusterer_resolved``: each
+        stage's parameters with its defaults filled in (``reducer_params`` holds only overrides),
+        so a run records the reducer defaults it ran under."""
+        params = super().resolved_params()
+        for stage in ("reducer", "clusterer"):
+            params[f"{stage}_resolved"] = self._build(stage).get_params(deep=False)
+        return params
+
     def _stage_class(self, stage: str):
         return reducer_class(self.reducer) if stage == "reducer" else clusterer_class(self.clusterer)
 
