@@ -44,6 +44,9 @@ def test_report_is_self_contained_with_every_section(digits_run):
     for _, b64 in imgs:
         assert base64.b64decode(b64)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ACC" in html and "pca+gmm" in html
+    # the pipeline's resolved stage parameters are one row each, not a dict printed whole
+    assert "<td>reducer_resolved.n_components</td><td>10</td>" in html
+    assert "<td>clusterer_resolved.covariance_type</td><td>diag</td>" in html
 
 
 def test_true_class_map_is_labelled_as_reference():

@@ -180,6 +180,16 @@ def _table(rows, head=None) -> str:
     return "".join(out)
 
 
+def _flat(params: dict, prefix: str = ""):
+    """``(name, value)`` rows of ``params``; a nested dict (a pipeline's resolved stage
+    parameters) gives one row per entry, named ``outer.inner``."""
+    for key, value in params.items():
+        if isinstance(value, dict) and value:
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4f}"
@@ -206,7 +216,7 @@ def _render(record: dict, m: dict, figures: dict, notes: list[str]) -> str:
     ])
     seconds = {**record.get("seconds", {}), **{f"fit: {k}": v for k, v in record.get("fit_phases", {}).items()}}
     timing = _table(sorted(seconds.items(), key=lambda kv: kv[0]), head=("phase", "seconds"))
-    params = _table(sorted(record.get("params", {}).items()), head=("parameter", "value"))
+    params = _table(sorted(_flat(record.get("params", {}))), head=("parameter", "value"))
     versions = _table(sorted(record.get("versions", {}).items()), head=("library", "version"))
     internal = [(k, m.get(k)) for k in ("n_clusters", "noise_fraction", "silhouette", "calinski_harabasz",
                                         "davies_bouldin", "confidence_mean", "entropy_mean") if k in m]
