@@ -60,9 +60,38 @@ def use_deterministic_torch(enabled: bool = True) -> None:
     torch.backends.cudnn.deterministic = enabled
 
 
+# Instruction-set extensions that change PyTorch's CPU speed (its kernels pick the widest available).
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
+
+
+def cpu_description(cpuinfo_path: str = "/proc/cpuinfo") -> str:
+    """One line naming the CPU model, the logical CPU count and its speed-relevant extensions.
+
+    Read from ``/proc/cpuinfo`` (Linux), e.g. ``"Intel(R) Xeon(R) Processor; 2 CPUs; avx2 avx512f"``;
+    elsewhere ``platform.processor()``. Recorded with every run so that seconds measured on
+    different hosts of the same nominal size are not compared unknowingly.
+    """
+    try:
+        with open(cpuinfo_path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields: dict[str, str] = {}
+    count = 0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "processor":
+            count += 1
+        fields.setdefault(key, value.strip())
+    flags = set(fields.get("flags", "").split())
+    extensions = " ".join(f for f in SPEED_FLAGS if f in flags) or "no avx2"
+    return f"{fields.get('model name', platform.processor() or 'unknown')}; {count} CPUs; {extensions}"
+
+
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries a result depends on, plus Python and platform."""
-    out = {"python": platform.python_version(), "platform": platform.platform()}
+    """Installed versions of the libraries a result depends on, plus Python, platform and CPU."""
+    out = {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_description()}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)

@@ -157,6 +157,19 @@ def test_cpu_steal_is_read_from_proc_stat(tmp_path):
     assert cpu_ticks(str(stat)) is None
 
 
+def test_rows_name_the_cpu_model_count_and_speed_extensions(tmp_path):
+    from deepclust.runtime import cpu_description, library_versions
+
+    info = tmp_path / "cpuinfo"
+    core = "processor\t: {i}\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse2 avx2 avx512f amx_tile\n\n"
+    info.write_text(core.format(i=0) + core.format(i=1))
+    assert cpu_description(str(info)) == "Intel(R) Xeon(R) Processor; 2 CPUs; avx2 avx512f amx_tile"
+    info.write_text("processor\t: 0\nmodel name\t: Old CPU\nflags\t\t: fpu sse2 avx\n")
+    assert cpu_description(str(info)) == "Old CPU; 1 CPUs; no avx2"
+    assert cpu_description(str(tmp_path / "missing"))  # falls back to platform.processor() or "unknown"
+    assert library_versions()["cpu"] == cpu_description()
+
+
 def test_failure_message_is_the_error_even_when_a_progress_bar_redraws_after_it():
     # what a diverged conv-VAE run left on standard error: tqdm redrew its bar after the error
     stderr = ("fitting ... done in 6.4 s\nError: Training diverged at step 23: kl=inf; lower the learning rate.\n"
