@@ -71,11 +71,12 @@ def cpu_description(cpuinfo_path: str = "/proc/cpuinfo") -> str:
     elsewhere ``platform.processor()``. Recorded with every run so that seconds measured on
     different hosts of the same nominal size are not compared unknowingly.
     """
+    fallback = platform.processor() or "unknown"
     try:
         with open(cpuinfo_path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
     except OSError:
-        return platform.processor() or "unknown"
+        return fallback
     fields: dict[str, str] = {}
     count = 0
     for line in text.splitlines():
@@ -86,7 +87,7 @@ def cpu_description(cpuinfo_path: str = "/proc/cpuinfo") -> str:
         fields.setdefault(key, value.strip())
     flags = set(fields.get("flags", "").split())
     extensions = " ".join(f for f in SPEED_FLAGS if f in flags) or "no avx2"
-    return f"{fields.get('model name', platform.processor() or 'unknown')}; {count} CPUs; {extensions}"
+    return f"{fields.get('model name', fallback)}; {count} CPUs; {extensions}"
 
 
 def library_versions() -> dict[str, str]:
