@@ -189,6 +189,8 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=N
         "fit_phases": record.get("fit_phases", {}),
         "pretrain_cached": record.get("pretrain_cached", False),
         "pretrain_cache_seconds": record.get("pretrain_cache_seconds"),
+        "pretrain_cache_resumed": record.get("pretrain_cache_resumed", False),
+        "pretrain_cache_cpu": record.get("pretrain_cache_cpu"),
         "peak_memory_mb": record["peak_memory_mb"]["overall"],
         "metrics": {k: metrics.get(k) for k in METRICS if k in metrics},
         "metrics_non_noise": {k: metrics[f"{k}_non_noise"] for k in METRICS if f"{k}_non_noise" in metrics},

@@ -18,7 +18,10 @@ other rows read only full-data runs. ``scoring`` is ``"all"`` (every point; HDBS
 points count as one more cluster) or ``"non_noise"`` (noise points dropped, as seed 004
 scored HDBSCAN). A table with ``"smallest_cluster": true`` adds a column with the size of
 each run's smallest cluster (median [min, max]; noise excluded), which shows collapsed
-clusters that the averaged metrics hide. Rows with
+clusters that the averaged metrics hide. A table whose runs name their CPU (run records do
+since 2026-11-24) gets a CPU column: a letter per CPU model, explained once under the file's
+header, with the host of a cached pretraining shown when it differs, so seconds measured on
+different hosts are not compared unknowingly. Rows with
 ``"format": "clustpy"`` read the peer benchmark's lines (:mod:`benchmarks.clustpy_peer`)
 and pick ``"assignments"`` (``own_assignments`` or ``kmeans_rerun``).
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 from .bench import current_rows, read_results, result_settings, run_seconds, spread, timing_complete
@@ -86,7 +90,8 @@ def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
         runs.append({"seed": r["seed"], "metrics": r.get(source, {}), "date": r.get("date"),
                      "seconds": run_seconds(r) if timing_complete(r) else None,
                      "phases": _phases(r), "noise": r.get("noise_fraction", 0.0),
-                     "min_cluster": r.get("min_cluster_size")})
+                     "min_cluster": r.get("min_cluster_size"), "cpu": r.get("versions", {}).get("cpu"),
+                     "pretrain_cpu": r.get("pretrain_cache_cpu") if r.get("pretrain_cached") else "same"})
     return runs
 
 
@@ -109,7 +114,7 @@ def _phases(row: dict) -> dict:
 def _clustpy_runs(rows: list[dict], spec_row: dict) -> list[dict]:
     pick = spec_row.get("assignments", "own_assignments")
     return [{"seed": r["seed"], "metrics": r[pick], "date": r.get("date"), "seconds": r["seconds"],
-             "phases": {}, "noise": 0.0, "min_cluster": None}
+             "phases": {}, "noise": 0.0, "min_cluster": None, "cpu": r.get("cpu"), "pretrain_cpu": "same"}
             for r in rows if r.get("method") == spec_row.get("method")]
 
 
@@ -137,12 +142,55 @@ def _seconds(runs: list[dict]) -> str:
     return text
 
 
-def render_table(table: dict, root: Path, recorded: dict | None = None) -> str:
+class HostLabels:
+    """Short labels ("A", "B", ...) for the CPU descriptions of runs, in order of first use."""
+
+    UNRECORDED = "?"
+
+    def __init__(self):
+        self.names: dict[str, str] = {}
+
+    def label(self, cpu: str | None) -> str:
+        """The label of ``cpu`` (a new letter for a CPU not seen before; "?" when not recorded)."""
+        if not cpu:
+            return self.UNRECORDED
+        if cpu not in self.names:
+            n = len(self.names)
+            self.names[cpu] = chr(ord("A") + n) if n < 26 else f"H{n + 1}"
+        return self.names[cpu]
+
+    def run_label(self, run: dict) -> str:
+        """A run's host, plus its cached pretraining's host when that may differ: "A", "A (pretraining ?)"."""
+        host = self.label(run.get("cpu"))
+        if run.get("pretrain_cpu", "same") != "same":
+            pretrain = self.label(run["pretrain_cpu"])
+            if pretrain != host:
+                host += f" (pretraining {pretrain})"
+        return host
+
+    def cell(self, runs: list[dict]) -> str:
+        """The CPU cell of a row: each distinct host label with its number of runs."""
+        counts = Counter(self.run_label(r) for r in runs)
+        return "; ".join(f"{label} ×{n}" for label, n in counts.items()) or "—"
+
+    def legend(self) -> str:
+        """The text explaining the labels (empty when no run named its CPU)."""
+        if not self.names:
+            return ""
+        known = "; ".join(f"**{label}** = `{cpu}`" for cpu, label in self.names.items())
+        return (f"CPU column (the host each run ran on, and where a run loaded a cached pretraining, the host "
+                f"that pretrained it when that differs or was not recorded): {known}; **?** = not recorded "
+                "(runs from before run records named the CPU).")
+
+
+def render_table(table: dict, root: Path, recorded: dict | None = None, hosts: HostLabels | None = None) -> str:
     """One markdown section: title, note, command, then ours beside the reference figures.
 
-    ``recorded`` maps results paths to their lines already read (filled as files are read).
+    ``recorded`` maps results paths to their lines already read (filled as files are read);
+    ``hosts`` labels the CPUs (shared by the tables of one file, see :class:`HostLabels`).
     """
     recorded = {} if recorded is None else recorded
+    hosts = HostLabels() if hosts is None else hosts
     metrics = table.get("metrics", ["acc", "nmi", "ari"])
     ref_name = table.get("reference", "reference")
     head = ["", "runs"]
@@ -151,16 +199,21 @@ def render_table(table: dict, root: Path, recorded: dict | None = None) -> str:
     show_smallest = bool(table.get("smallest_cluster"))
     if show_smallest:
         head.append("smallest cluster")
-    head.append("seconds/run (median phases)")
     lines = [f"## {table['title']}", ""]
     if table.get("note"):
         lines += [table["note"], ""]
-    dates = []
-    body = []
+    table_runs = []
     for row in table.get("rows", []):
         if row["results"] not in recorded:  # a results file feeds several rows: read it once
             recorded[row["results"]] = read_results(root / row["results"])
-        runs = collect_runs(row, root, recorded[row["results"]])
+        table_runs.append(collect_runs(row, root, recorded[row["results"]]))
+    show_cpu = any(r.get("cpu") for runs in table_runs for r in runs)
+    if show_cpu:
+        head.append("CPU")
+    head.append("seconds/run (median phases)")
+    dates = []
+    body = []
+    for row, runs in zip(table.get("rows", []), table_runs, strict=True):
         dates += [r["date"] for r in runs if r.get("date")]
         failed = _failed_cells(recorded[row["results"]], row)
         count = str(len(runs)) + (f" ({failed} failed)" if failed else "")
@@ -171,6 +224,8 @@ def render_table(table: dict, root: Path, recorded: dict | None = None) -> str:
             cells += [spread(ours), "—" if ref is None else f"{ref:.4g}"]
         if show_smallest:
             cells.append(spread([r["min_cluster"] for r in runs if r["min_cluster"] is not None], 0))
+        if show_cpu:
+            cells.append(hosts.cell(runs))
         cells.append(_seconds(runs))
         body.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")  # a | would split a cell
     if table.get("command"):
@@ -195,4 +250,8 @@ def render_results(spec: dict, root: Path, spec_path: str = "benchmarks/results_
     if spec.get("note"):
         header += [spec["note"], ""]
     recorded: dict = {}  # tables share results files: each is read once
-    return "\n".join(header) + "\n" + "\n".join(render_table(t, root, recorded) for t in spec["tables"])
+    hosts = HostLabels()  # one set of CPU labels for the whole file, explained under the header
+    tables = [render_table(t, root, recorded, hosts) for t in spec["tables"]]
+    if hosts.legend():
+        header += [hosts.legend(), ""]
+    return "\n".join(header) + "\n" + "\n".join(tables)

@@ -184,6 +184,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "pretrain_cached": getattr(estimator, "pretrain_cached_", False),
         "pretrain_cache_seconds": getattr(estimator, "pretrain_cache_seconds_", None),
         "pretrain_cache_resumed": getattr(estimator, "pretrain_cache_resumed_", False),
+        "pretrain_cache_cpu": getattr(estimator, "pretrain_cache_cpu_", None),
         "peak_memory_mb": {"by_phase": timer.peak_memory_mb, "overall": peak_memory_mb()},
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from deepclust.bench import run_seconds
 from deepclust.errors import InputError
 from deepclust.registry import make_estimator
+from deepclust.runtime import cpu_description
 
 X = (load_digits().data[:600] / 16.0).astype(np.float32)
 AE = {"hidden_dims": (32, 32, 64), "pretrain_epochs": 3, "pretrain_batch_size": 64, "verbose": False}
@@ -27,6 +28,7 @@ def test_cache_miss_then_hit_gives_identical_labels(tmp_path):
     np.testing.assert_allclose(first.proba_, second.proba_, rtol=0, atol=0)
     assert second.history_["pretrain"] == first.history_["pretrain"]
     assert second.pretrain_cache_seconds_ > 0
+    assert first.pretrain_cache_cpu_ is None and second.pretrain_cache_cpu_ == cpu_description()
     entries = list(tmp_path.iterdir())
     assert len(entries) == 1 and {p.name for p in entries[0].iterdir()} == {"meta.json", "weights.safetensors"}
 
@@ -103,3 +105,23 @@ def test_a_row_with_a_resumed_cached_pretraining_has_no_run_time():
     assert timing_complete(row)
     assert not timing_complete({**row, "pretrain_cache_resumed": True})
     assert not timing_complete({**row, "resumed": True})
+
+
+def test_bench_rows_say_where_a_cached_pretraining_ran_and_whether_it_was_resumed(tmp_path):
+    """A cell that loads a cached autoencoder records the CPU that pretrained it (its seconds are
+    that host's) and whether that pretraining had been resumed (then its time is incomplete)."""
+    import json
+
+    from deepclust.bench import read_results, run_bench
+
+    sets = ["hidden_dims=[32,32,64]", "pretrain_epochs=2", "maxiter=20", "update_interval=10",
+            f"pretrain_cache={tmp_path / 'cache'}"]
+    run_bench(["idec"], ["digits"], [0], tmp_path / "a", overrides=sets, progress=False)
+    run_bench(["idec"], ["digits"], [0], tmp_path / "b", overrides=sets, progress=False)
+    [trained] = read_results(tmp_path / "a" / "results.jsonl")
+    [loaded] = read_results(tmp_path / "b" / "results.jsonl")
+    assert not trained["pretrain_cached"] and trained["pretrain_cache_cpu"] is None
+    assert loaded["pretrain_cached"] and loaded["pretrain_cache_cpu"] == loaded["versions"]["cpu"]
+    assert loaded["pretrain_cache_resumed"] is False
+    [entry] = (tmp_path / "cache").iterdir()
+    assert json.loads((entry / "meta.json").read_text())["cpu"] == cpu_description()

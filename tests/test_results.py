@@ -129,6 +129,32 @@ def test_partial_timings_are_left_out_of_seconds_and_phases(tmp_path):
     assert "| km | 3 | 0.600 [0.500, 0.700] | — | 60 (pretrain 50, clustering 3, assign 0) |" in text
 
 
+def test_cpu_column_labels_each_host_once_and_flags_pretraining_from_elsewhere(tmp_path):
+    """Runs name their CPU; the column gives a letter per CPU (explained under the header) with the
+    number of runs, and a cached pretraining's host where it differs or was not recorded."""
+    fast, slow = "Fast CPU; 2 CPUs; avx2 amx_tile", "Slow CPU; 2 CPUs; avx2"
+    lines = [{**_row(0, 0.5), "versions": {"cpu": fast}},
+             {**_row(1, 0.6), "versions": {"cpu": fast}, "pretrain_cached": True, "pretrain_cache_seconds": 5.0,
+              "pretrain_cache_cpu": slow},
+             {**_row(2, 0.7), "versions": {"cpu": fast}, "pretrain_cached": True, "pretrain_cache_seconds": 5.0,
+              "pretrain_cache_cpu": None},
+             {**_row(3, 0.8), "versions": {"cpu": fast}, "pretrain_cached": True, "pretrain_cache_seconds": 5.0,
+              "pretrain_cache_cpu": fast},
+             _row(0, 0.4, method="old")]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    rows = [{"label": "km", "results": "r.jsonl", "method": "kmeans", "data": "d"},
+            {"label": "old", "results": "r.jsonl", "method": "old", "data": "d"}]
+    text = render_results({"tables": [{"title": "T", "metrics": ["acc"], "rows": rows},
+                                      {"title": "U", "metrics": ["acc"], "rows": rows[1:]}]}, tmp_path)
+    assert "**A** = `Fast CPU; 2 CPUs; avx2 amx_tile`; **B** = `Slow CPU; 2 CPUs; avx2`; **?** = not recorded" in text
+    assert "| ACC measured | ACC reference | CPU | seconds/run (median phases) |" in text
+    assert "| 0.650 [0.500, 0.800] | — | A ×2; A (pretraining B) ×1; A (pretraining ?) ×1 |" in text
+    assert "| old | 1 | 0.400 | — | ? ×1 | 10 (pretrain 6, clustering 3, assign 0) |" in text
+    table_u = text.split("## U")[1]
+    assert "CPU" not in table_u  # no run of that table named its CPU
+    assert "CPU column" not in render_results({"tables": [{"title": "U", "rows": rows[1:]}]}, tmp_path)
+
+
 def test_the_committed_results_file_is_generated_from_the_committed_lines():
     """benchmarks/RESULTS.md is what `deepclust results` makes of the recorded lines today: a hand
     edit, or new lines recorded without regenerating it, fails here (the date line aside)."""

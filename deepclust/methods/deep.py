@@ -44,8 +44,8 @@ PRETRAIN_PARAMS = {
                       "denoising pretraining, then fine-tuning) or 'none'"),
     "pretrain_epochs": Param(50, (Interval("int", 0),),
                              "epochs of end-to-end (fine-tuning) pretraining; DEC-keras uses 300 for MNIST and "
-                             "Fashion-MNIST, 50 for USPS and Reuters, DCEC 200 — 50 keeps a 70,000-image run on "
-                             "two CPU cores near 12 minutes"),
+                             "Fashion-MNIST, 50 for USPS and Reuters, DCEC 200 (DCEC's default here) — 50 keeps a "
+                             "70,000-image run on two CPU cores near 12 minutes"),
     "pretrain_batch_size": Param(256, (positive_int(),), "mini-batch size of pretraining (256 in the references)"),
     "pretrain_optimizer": Param("sgd", (Options(("adam", "sgd")),),
                                 "optimiser of pretraining: DEC-keras uses SGD (lr 1, momentum 0.9) for MNIST, "
@@ -95,10 +95,12 @@ def cached_training(est, cfg, X, store, resume: bool, train, enabled: bool = Tru
     The cache is used when ``pretrain_cache`` is set, ``enabled`` is true and the original array
     ``X`` is given (for its fingerprint); see :mod:`deepclust.training.pretrain_cache`. Sets
     ``est.pretrain_cached_``, ``est.pretrain_cache_seconds_`` (how long the cached training
-    took) and ``est.pretrain_cache_resumed_`` (whether that training had been resumed from a
-    checkpoint, so its seconds are a lower bound). Returns the training history.
+    took), ``est.pretrain_cache_resumed_`` (whether that training had been resumed from a
+    checkpoint, so its seconds are a lower bound) and ``est.pretrain_cache_cpu_`` (the CPU that
+    training ran on; ``None`` when not recorded). Returns the training history.
     """
     est.pretrain_cached_ = est.pretrain_cache_resumed_ = False
+    est.pretrain_cache_cpu_ = None
     if not (est.pretrain_cache and X is not None and enabled):
         return train()
     from ..training.pretrain_cache import load_or_train
@@ -108,6 +110,7 @@ def cached_training(est, cfg, X, store, resume: bool, train, enabled: bool = Tru
     if info["cached"]:
         est.pretrain_cached_, est.pretrain_cache_seconds_ = True, info["seconds"]
         est.pretrain_cache_resumed_ = info["resumed"]
+        est.pretrain_cache_cpu_ = info["cpu"]
     return history
 
 

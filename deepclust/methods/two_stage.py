@@ -151,7 +151,8 @@ class TwoStage(BaseClusterer):
             self.embedding_ = self.reducer_.fit_transform(X, resume=self._resume)
         with timer.phase("cluster"):
             self.clusterer_.fit(self.embedding_)
-        for attr in ("history_", "pretrain_cached_", "pretrain_cache_seconds_", "pretrain_cache_resumed_"):
+        for attr in ("history_", "pretrain_cached_", "pretrain_cache_seconds_", "pretrain_cache_resumed_",
+                     "pretrain_cache_cpu_"):
             if hasattr(self.reducer_, attr):
                 setattr(self, attr, getattr(self.reducer_, attr))
         self.labels_ = self.clusterer_.labels_

@@ -11,7 +11,8 @@ that differ only in what is clustered (``use_mean``) train once.
 
 Each entry is a folder named by the key, holding ``weights.safetensors`` (the network and
 the torch random state after pretraining) and ``meta.json`` (the key's inputs, the
-pretraining history and the seconds pretraining took). Nothing is unpickled.
+pretraining history, the seconds pretraining took and the CPU it ran on, so that a run which
+loads the entry can say where its pretraining seconds were measured). Nothing is unpickled.
 
 Adam pretrainings are keyed by the Adam implementation too (fused and foreach Adam round
 differently). The optimisers set subnormal values (below 1.2e-38) to zero every 100 steps
@@ -32,6 +33,7 @@ import torch
 
 from ..errors import InputError
 from ..fileio import atomic_dir
+from ..runtime import cpu_description
 from .optim import adam_implementation
 from .pretrain import PretrainConfig
 
@@ -106,8 +108,10 @@ def load_or_train(folder, network: torch.nn.Module, cfg: PretrainConfig, X, trai
     array). ``resumed`` says that ``train()`` continues from a checkpoint, so the seconds it
     takes are only the rest of the training: the entry is marked ``"resumed": true``.
     Returns ``(history, info)``; ``info`` holds ``cached`` (whether the entry was loaded),
-    ``seconds`` (how long the cached training took, ``None`` when it was trained now) and
-    ``resumed`` (whether the cached training had been resumed).
+    ``seconds`` (how long the cached training took, ``None`` when it was trained now),
+    ``resumed`` (whether the cached training had been resumed) and ``cpu`` (the
+    :func:`~deepclust.runtime.cpu_description` of the host that trained it; ``None`` when it was
+    trained now or the entry predates the field).
     """
     import time
 
@@ -115,9 +119,10 @@ def load_or_train(folder, network: torch.nn.Module, cfg: PretrainConfig, X, trai
     key, inputs = cache_key(network.config(), cfg, data_fingerprint(X))
     meta = cache.load(key, network)
     if meta is not None:
-        return meta["history"], {"cached": True, "seconds": meta["seconds"], "resumed": bool(meta.get("resumed"))}
+        return meta["history"], {"cached": True, "seconds": meta["seconds"], "resumed": bool(meta.get("resumed")),
+                                 "cpu": meta.get("cpu")}
     start = time.perf_counter()
     history = train()
     cache.save(key, network, {**inputs, "history": history, "seconds": time.perf_counter() - start,
-                              "resumed": bool(resumed)})
-    return history, {"cached": False, "seconds": None, "resumed": False}
+                              "resumed": bool(resumed), "cpu": cpu_description()})
+    return history, {"cached": False, "seconds": None, "resumed": False, "cpu": None}
