@@ -41,6 +41,9 @@ def test_reference_defaults():
     assert (dec["pretrain_optimizer"], dec["pretrain_lr"], dec["pretrain_momentum"]) == ("sgd", 1.0, 0.9)
     assert (dec["pretrain_batch_size"], idec["pretrain_optimizer"]) == (256, "sgd")
     assert (dcec["pretrain_optimizer"], dcec["pretrain_lr"]) == ("adam", 0.001)
+    # Guo's DCEC.py: 200 pretraining epochs from Keras' glorot-uniform starts; DEC and IDEC start as PyTorch does
+    assert (dcec["pretrain_epochs"], dcec["weight_init"]) == (200, "glorot")
+    assert (dec["pretrain_epochs"], dec["weight_init"], idec["weight_init"]) == (50, "torch", "torch")
 
 
 # Floors: FAST on digits measured ACC .715/.772 (dec), .730/.786 (idec), .786/.760 (dcec) for seeds 0/1.
@@ -129,6 +132,30 @@ def test_same_seed_same_labels():
     a = fast("dec", pretrain_epochs=3, maxiter=60).fit(X).labels_
     b = fast("dec", pretrain_epochs=3, maxiter=60).fit(X).labels_
     assert np.array_equal(a, b)
+
+
+def test_batch_order_data_takes_the_clustering_batches_in_data_order(monkeypatch):
+    """batch_order='data' walks the data in order, last batch partial, then starts again (as the
+    references); the default shuffles every epoch."""
+    import deepclust.methods.dec as dec_module
+    from deepclust.training.loop import Trainer
+
+    seen = []
+
+    class Spy(Trainer):
+        def run(self, step_fn):
+            return super().run(lambda idx: (seen.append(idx.clone()), step_fn(idx))[1])
+
+    monkeypatch.setattr(dec_module, "Trainer", Spy)
+    fast("dec", pretrain_epochs=1, maxiter=9, update_interval=100, batch_size=256, batch_order="data").fit(X)
+    assert len(seen) == 9 and all(torch.equal(seen[i], torch.arange(i * 256, (i + 1) * 256)) for i in range(7))
+    assert torch.equal(seen[7], torch.arange(1792, 1797)) and torch.equal(seen[8], torch.arange(256))
+    seen.clear()
+    fast("dec", pretrain_epochs=1, maxiter=8, update_interval=100, batch_size=256).fit(X)
+    assert not torch.equal(seen[0], torch.arange(256))
+    assert sorted(torch.cat(seen[:8]).tolist()) == list(range(1797))  # one epoch: every point once
+    with pytest.raises(InputError, match="batch_order"):
+        make_estimator("dec", batch_order="sorted", verbose=False).fit(X)
 
 
 def test_dcec_needs_an_image_shape():

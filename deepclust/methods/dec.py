@@ -6,12 +6,14 @@
   steps, loss KL(P||Q), stop when fewer than ``tol`` of the points change cluster between
   two refreshes, or after ``maxiter`` steps. Clustering-phase defaults are the DEC-keras
   reference's (SGD, lr 0.01, momentum 0.9, batch 256, update interval 140, tol 0.001,
-  20,000 steps).
+  20,000 steps). The references take mini-batches in the data's order; ours shuffles them
+  every epoch unless ``batch_order="data"``.
 * IDEC — X. Guo, L. Gao, X. Liu, J. Yin, "Improved Deep Embedded Clustering with Local
   Structure Preservation", IJCAI 2017: keeps the decoder and minimises
   L = Lr + gamma * Lc (gamma = 0.1), with Adam as in the reference for MNIST.
 * DCEC — X. Guo, X. Liu, E. Zhu, J. Yin, "Deep Clustering with Convolutional Autoencoders",
-  ICONIP 2017: IDEC with the convolutional autoencoder (Adam, gamma = 0.1).
+  ICONIP 2017: IDEC with the convolutional autoencoder (Adam, gamma = 0.1), pretrained as the
+  reference code does: 200 epochs of Adam from glorot-uniform starts with zero biases.
 
 ``labels_`` are argmax of the method's own q after training (no final k-means re-run).
 """
@@ -40,6 +42,10 @@ DEC_PARAMS = {
     "update_interval": Param(140, (positive_int(),), "steps between target refreshes over the whole dataset"),
     "tol": Param(0.001, (Interval("real", 0),), "stop when fewer than this fraction of labels change"),
     "batch_size": Param(256, (positive_int(),), "mini-batch size of the clustering phase"),
+    "batch_order": Param("shuffle", (Options(("shuffle", "data")),),
+                         "order of the clustering mini-batches: 'shuffle' (a seeded permutation every epoch) "
+                         "or 'data' (the data's own order, the last batch partial, as the DEC-keras, IDEC and "
+                         "DCEC reference code take them)"),
     "optimizer": Param("sgd", (Options(("sgd", "adam")),), "optimiser of the clustering phase"),
     "lr": Param(0.01, (Interval("real", 0, low_open=True),), "learning rate of the clustering phase"),
     "momentum": Param(0.9, (Interval("real", 0, 1),), "SGD momentum of the clustering phase"),
@@ -64,7 +70,8 @@ class DEC(DeepClusterer):
                                 monitor_labels=self._monitor_labels)
         history = LossHistory("clustering", every=max(1, self.update_interval // 2))
         trainer = Trainer(X_t.shape[0], self.batch_size, self.maxiter, seed=seed,
-                          callbacks=[refresh, history, ProgressBar(self.method_name, self.verbose)])
+                          callbacks=[refresh, history, ProgressBar(self.method_name, self.verbose)],
+                          shuffle=self.batch_order == "shuffle")
         objects = {"model": net, "centers": torch.nn.ParameterDict({"centers": self.cluster_centers_t_}),
                    "optimizer": opt, "refresh": refresh, "history": history}
 
@@ -119,7 +126,9 @@ class DCEC(DEC):
     """Deep Convolutional Embedded Clustering (Guo et al., ICONIP 2017): IDEC with DCEC's conv autoencoder."""
 
 
+# Guo's DCEC.py pretrains the CAE 200 epochs with Adam from Keras' glorot-uniform starts (zero biases)
 install_params(DCEC, with_defaults(_TABLE, network="conv", gamma=0.1, optimizer="adam", lr=0.001,
-                                   pretrain_optimizer="adam", pretrain_lr=0.001))
+                                   pretrain_optimizer="adam", pretrain_lr=0.001, pretrain_epochs=200,
+                                   weight_init="glorot"))
 
 __all__ = ["DEC", "IDEC", "DCEC"]
