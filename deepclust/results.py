@@ -252,6 +252,7 @@ def render_results(spec: dict, root: Path, spec_path: str = "benchmarks/results_
     recorded: dict = {}  # tables share results files: each is read once
     hosts = HostLabels()  # one set of CPU labels for the whole file, explained under the header
     tables = [render_table(t, root, recorded, hosts) for t in spec["tables"]]
-    if hosts.legend():
-        header += [hosts.legend(), ""]
+    legend = hosts.legend()
+    if legend:
+        header += [legend, ""]
     return "\n".join(header) + "\n" + "\n".join(tables)
