@@ -18,6 +18,7 @@ elsewhere): a run with much steal is slower than its code.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import re
@@ -315,7 +316,32 @@ def ran_with_current_defaults(row: dict) -> bool:
     expected = _expected_config(row["method"], tuple(row.get("overrides", ())))
     if expected is None:
         return False
-    return _matches(_comparable(config), expected)
+    return _matches(_comparable(_with_clusterer_resolved(config)), expected)
+
+
+def _with_clusterer_resolved(config: dict) -> dict:
+    """A pipeline's recorded config with ``clusterer_resolved`` filled in where the run predates it.
+
+    Until 2026-11-24 a two-stage run built its clusterer from the clusterer class's own
+    defaults plus ``clusterer_params``, ``n_clusters`` and ``random_state``; rebuilding that
+    tells such a run from one under a reducer's later ``clusterer_defaults`` (20 k-means
+    restarts after ``ae``), which the missing key would otherwise let pass as current.
+    """
+    if "clusterer" not in config or "clusterer_resolved" in config:
+        return config
+    from .errors import DeepclustError
+    from .registry import clusterer_class
+
+    try:
+        cls = clusterer_class(config["clusterer"])
+    except DeepclustError:
+        return config
+    wanted = {**(config.get("clusterer_params") or {}), "random_state": config.get("random_state")}
+    if config.get("n_clusters") is not None:
+        wanted["n_clusters"] = config["n_clusters"]
+    accepted = inspect.signature(cls.__init__).parameters
+    params = cls(**{k: v for k, v in wanted.items() if k in accepted}).get_params(deep=False)
+    return {**config, "clusterer_resolved": params}
 
 
 def _matches(got, expected) -> bool:

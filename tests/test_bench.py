@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from deepclust.bench import (
     failure_message,
     latest_progress,
@@ -246,3 +248,14 @@ def test_a_pipeline_run_records_and_checks_its_stages_defaults(tmp_path):
     changed = {**row, "config": {**row["config"], "reducer_resolved": {**resolved, "n_components": 3}}}
     older = {**row, "config": {k: v for k, v in row["config"].items() if not k.endswith("_resolved")}}
     assert not ran_with_current_defaults(changed) and ran_with_current_defaults(older)
+
+
+@pytest.mark.parametrize("method, current", [("ae+kmeans", False), ("cae+kmeans", True), ("pca+kmeans", True)])
+def test_pipeline_rows_from_before_resolved_stages_ran_with_the_clusterers_own_defaults(method, current):
+    """Rows recorded before stage parameters were (no ``clusterer_resolved``) ran with the
+    clusterer class's own defaults: 10 k-means restarts. After ``ae`` the restarts are now 20
+    (DEC's start), so those rows are stale; other pipelines' rows stay current."""
+    config = json.loads(json.dumps(make_estimator(method, random_state=0).resolved_params()))
+    older = {k: v for k, v in config.items() if k != "clusterer_resolved"}
+    assert ran_with_current_defaults({"method": method, "overrides": [], "config": config})
+    assert ran_with_current_defaults({"method": method, "overrides": [], "config": older}) is current

@@ -190,3 +190,19 @@ def test_autoencoder_two_stage(tmp_path, name):
     est.save(tmp_path / "m")
     loaded = BaseClusterer.load(tmp_path / "m")
     assert np.array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_ae_kmeans_is_decs_start():
+    """``ae+kmeans`` restarts k-means 20 times, as DEC starts its clustering layer, so with the
+    same seed and autoencoder it is DEC's starting partition (DEC-keras' AE + k-means row);
+    a user's ``n_init`` still wins, and other pipelines keep k-means' own 10 restarts."""
+    from deepclust.training.init import initial_clusters
+
+    est = make_estimator("ae+kmeans", random_state=0, hidden_dims=(128, 128, 256), pretrain_epochs=20,
+                         pretrain_batch_size=64, verbose=False).fit(X)
+    assert est.clusterer_.n_init == 20
+    _, start = initial_clusters(est.embedding_, 10, "kmeans", 20, seed=0)
+    assert np.array_equal(est.labels_, start)
+    assert make_estimator("ae+kmeans", n_init=5)._build("clusterer").n_init == 5
+    assert make_estimator("cae+kmeans")._build("clusterer").n_init == 10
+    assert make_estimator("pca+kmeans")._build("clusterer").n_init == 10

@@ -23,12 +23,16 @@ class BaseReducer(BaseEstimator):
     ``can_transform`` tells whether new data can be mapped after fitting; ``can_save``
     whether the fitted reducer can be written as safetensors + JSON, through
     ``get_state() -> (json_state, arrays)`` and ``set_state(json_state, arrays, n_features)``.
+    ``clusterer_defaults`` maps a clusterer's name to parameters that a two-stage method
+    (:class:`~deepclust.methods.two_stage.TwoStage`) gives that clusterer after this reducer
+    unless the user sets them (e.g. the restarts of the papers' AE + k-means).
     """
 
     method_name = "reducer"
     can_transform = False
     can_save = False
     streams_input = False  # see BaseClusterer.streams_input
+    clusterer_defaults: dict[str, dict] = {}
     _parameter_constraints: dict = {}
 
     def fit_transform(self, X, resume: bool = False) -> np.ndarray:

@@ -34,6 +34,9 @@ class TwoStage(BaseClusterer):
     reducer_params, clusterer_params : dict or None
         Further parameters of each stage. ``set_params`` also accepts a stage's parameter
         by its bare name (``n_neighbors=10``) or prefixed (``reducer.n_neighbors=10``).
+        A reducer may set defaults of its own for the clusterer after it (its
+        ``clusterer_defaults``: 20 k-means restarts after ``ae``, as DEC starts);
+        ``clusterer_params`` override them.
 
     Attributes
     ----------
@@ -133,6 +136,8 @@ class TwoStage(BaseClusterer):
     def _build(self, stage: str):
         cls = self._stage_class(stage)
         params = dict((self.reducer_params if stage == "reducer" else self.clusterer_params) or {})
+        if stage == "clusterer":  # the reducer's defaults for this clusterer; the user's settings win
+            params = {**self._stage_class("reducer").clusterer_defaults.get(self.clusterer, {}), **params}
         if _accepts(cls, "random_state"):
             params["random_state"] = self.random_state
         if stage == "clusterer" and _accepts(cls, "n_clusters") and self.n_clusters is not None:
