@@ -204,10 +204,13 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=N
 
 
 def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, sample=None, timeout=None,
-              progress=True) -> list[dict]:
+              progress=True, rerun=False) -> list[dict]:
     """Run every (method, dataset, seed) cell not yet finished in ``root``; return all rows.
 
-    ``sample=N`` makes every run cluster a random N-point subset drawn with its seed."""
+    ``sample=N`` makes every run cluster a random N-point subset drawn with its seed. With
+    ``rerun``, finished cells run again too (e.g. after a code change that can move results):
+    the new line is appended, the old one stays in ``results.jsonl``, and tables use the newest.
+    A cell interrupted mid-run still continues from its checkpoint."""
     from tqdm import tqdm
 
     root = Path(root)
@@ -216,7 +219,7 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
     done = set(current_rows(read_results(results)))
     cells = [Cell(m, d, s, tuple(overrides), n_clusters, sample)
              for m in methods for d in datasets for s in seeds]
-    todo = [c for c in cells if c.key not in done]
+    todo = [c for c in cells if rerun or c.key not in done]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, unit="cell",
                desc="bench", file=sys.stderr)
     for cell in todo:

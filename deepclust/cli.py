@@ -184,7 +184,9 @@ def predict(model_dir, data, split, out, force):
               help="Every run clusters a random N-point subset of its data, drawn with the run's seed.")
 @click.option("--timeout", type=float, default=None, help="Seconds after which a run is stopped and failed.")
 @click.option("--out", type=click.Path(), default="benchmarks/runs", show_default=True)
-def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out):
+@click.option("--rerun", is_flag=True,
+              help="Run finished cells again too; the new line is appended and replaces the old one in tables.")
+def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out, rerun):
     """Run methods x datasets x seeds (resumable) and write results.jsonl and table.md."""
     from .bench import run_bench
     from .registry import make_estimator
@@ -199,7 +201,7 @@ def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out):
         raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
     parse_assignments(overrides)
     rows = run_bench(names, split(data), seed_list, out, overrides=overrides, n_clusters=n_clusters,
-                     sample=sample, timeout=timeout)
+                     sample=sample, timeout=timeout, rerun=rerun)
     click.echo((Path(out) / "table.md").read_text())
     failed = sum(r.get("status") != "ok" for r in rows)
     if failed:

@@ -90,9 +90,35 @@ def cpu_description(cpuinfo_path: str = "/proc/cpuinfo") -> str:
     return f"{fields.get('model name', fallback)}; {count} CPUs; {extensions}"
 
 
+def source_revision(package_dir: str | None = None) -> str:
+    """The git commit of the deepclust source that runs, e.g. ``"a8ba3fc1d2e4"``.
+
+    ``"+modified"`` is appended when tracked files of the package differ from that commit (so
+    the commit alone does not say what ran); ``"unknown"`` outside a git checkout (an installed
+    wheel) or without git. Recorded with every run, so results can be tied to the code that
+    produced them, and a change that moves results can say which recorded runs predate it.
+    """
+    import subprocess
+    from pathlib import Path
+
+    where = package_dir or str(Path(__file__).resolve().parent)
+    try:
+        head = subprocess.run(["git", "-C", where, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        changed = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no", "--", "."],
+                                 capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0 or not head.stdout.strip():
+        return "unknown"
+    return head.stdout.strip() + ("+modified" if changed.stdout.strip() else "")
+
+
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries a result depends on, plus Python, platform and CPU."""
-    out = {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_description()}
+    """Installed versions of the libraries a result depends on, plus Python, platform, CPU and
+    the deepclust source's git commit (:func:`source_revision`)."""
+    out = {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_description(),
+           "deepclust_source": source_revision()}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)

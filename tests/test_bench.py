@@ -46,6 +46,28 @@ def test_bench_two_methods_two_seeds_and_table(tmp_path):
     assert (tmp_path / "results.jsonl").read_text() == before
 
 
+def test_rerun_runs_finished_cells_again_and_keeps_the_old_lines(tmp_path):
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
+    first = read_results(tmp_path / "results.jsonl")
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False, rerun=True)
+    lines = read_results(tmp_path / "results.jsonl")
+    assert len(first) == 1 and len(lines) == 2 and lines[0] == first[0]
+    assert [r["key"] for r in lines] == ["kmeans|digits|0|"] * 2
+    assert lines[1]["metrics"]["acc"] == lines[0]["metrics"]["acc"]  # same seed, same code: same partition
+    # the table counts the newest line once
+    assert "| kmeans | digits | defaults | 1797 | 1 |" in (tmp_path / "table.md").read_text()
+
+
+def test_rows_name_the_source_revision_that_ran(tmp_path):
+    from deepclust.runtime import source_revision
+
+    rev = source_revision()
+    assert rev == "unknown" or len(rev.split("+")[0]) == 12
+    assert source_revision(str(tmp_path)) == "unknown"  # not a git checkout
+    rows = run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
+    assert rows[0]["versions"]["deepclust_source"] == rev
+
+
 def test_bench_resumes_after_interruption(tmp_path):
     cmd = [sys.executable, "-m", "deepclust", "bench", "--methods", "kmeans,minibatch-kmeans",
            "--data", "digits", "--seeds", "0 1", "--out", str(tmp_path)]

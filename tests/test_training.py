@@ -127,6 +127,21 @@ def test_initial_clusters_kmeans_and_gmm():
         assert sorted(np.round(centers[:, 0] / 10).astype(int)) == [0, 1, 2]
 
 
+def test_initial_clusters_are_the_kmeans_clusterer_on_the_float32_embedding():
+    """A deep method's start is the registered k-means on the embedding as the encoder gives it
+    (float32), so ``ae+kmeans`` and DEC's start agree; a float64 embedding is clustered the same."""
+    from deepclust.registry import make_estimator
+
+    Z = np.random.default_rng(1).normal(size=(300, 5)).astype(np.float32)
+    centers, labels = initial_clusters(Z, 6, "kmeans", n_init=7, seed=3)
+    km = make_estimator("kmeans", n_clusters=6, n_init=7, random_state=3).fit(Z)
+    assert np.array_equal(labels, km.labels_) and np.array_equal(centers, km.cluster_centers_)
+    assert centers.dtype == np.float32 and labels.dtype == np.int64
+    assert np.array_equal(initial_clusters(Z.astype(np.float64), 6, "kmeans", n_init=7, seed=3)[1], labels)
+    with pytest.raises(ValueError, match="unknown cluster initialisation 'spectral'"):
+        initial_clusters(Z, 6, "spectral")
+
+
 def test_nan_loss_stops_with_a_clear_error():
     from deepclust.errors import TrainingError
 

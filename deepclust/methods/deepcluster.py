@@ -54,6 +54,7 @@ from ..registry import register
 from ..runtime import PhaseTimer
 from ..training.callbacks import ProgressBar
 from ..training.device import as_tensor, autocast, map_batches, resolve_device
+from ..training.init import initial_clusters
 from ..training.kmeans import kmeans, nearest_centroid
 from ..training.loop import Trainer
 from ..training.optim import make_optimizer
@@ -290,11 +291,7 @@ class DeepCluster(BaseClusterer):
         return out.astype(np.float32)
 
     def _final_clusters(self, feats: np.ndarray, seed: int) -> None:
-        from sklearn.cluster import KMeans
-
-        km = KMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=seed).fit(feats)
-        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
-        self.labels_ = km.labels_.astype(np.int64)
+        self.cluster_centers_, self.labels_ = initial_clusters(feats, self.n_clusters, "kmeans", self.n_init, seed)
 
     # --------------------------------------------------------------- prediction
     def transform(self, X):
