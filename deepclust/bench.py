@@ -59,6 +59,12 @@ class Cell:
         return f"{self.method}|{self.data}|{self.seed}|{extra}{k}{n}"
 
     @property
+    def identity(self) -> str:
+        """The experiment this cell is: its key with the overrides as :func:`result_settings`, so
+        cells that differ only in result-neutral settings (``pretrain_cache``) are one cell."""
+        return _identity(self.key, self.method, self.data, self.seed, self.overrides)
+
+    @property
     def folder(self) -> str:
         safe = "".join(c if c.isalnum() or c in "-_+." else "_" for c in self.key.replace("|", "__"))
         return safe[:150]
@@ -219,7 +225,7 @@ def run_bench(methods, datasets, seeds, root, *, overrides=(), n_clusters=None, 
     done = set(current_rows(read_results(results)))
     cells = [Cell(m, d, s, tuple(overrides), n_clusters, sample)
              for m in methods for d in datasets for s in seeds]
-    todo = [c for c in cells if rerun or c.key not in done]
+    todo = [c for c in cells if rerun or c.identity not in done]
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), disable=not progress, unit="cell",
                desc="bench", file=sys.stderr)
     for cell in todo:
@@ -354,11 +360,25 @@ def _matches(got, expected) -> bool:
     return got == expected
 
 
+def _identity(key: str, method: str, data: str, seed: int, overrides) -> str:
+    """``key`` (``method|data|seed|overrides`` plus its n_clusters/sample suffix) with the
+    overrides replaced by :func:`result_settings`."""
+    prefix = f"{method}|{data}|{seed}|"
+    suffix = key[len(prefix) + len(",".join(overrides)):]
+    return prefix + ",".join(result_settings(overrides)) + suffix
+
+
+def row_identity(row: dict) -> str:
+    """The experiment a recorded row ran (see :attr:`Cell.identity`)."""
+    return _identity(row["key"], row["method"], row["data"], row["seed"], row.get("overrides", ()))
+
+
 def current_rows(rows: list[dict]) -> dict[str, dict]:
-    """The latest ok row of each cell key, among the runs made with today's defaults
-    (:func:`ran_with_current_defaults`): a re-run replaces older lines; a stale run counts as
-    not run, so ``deepclust bench`` runs its cell again and tables leave it out."""
-    return {r["key"]: r for r in rows if r.get("status") == "ok" and ran_with_current_defaults(r)}
+    """The latest ok row of each experiment (:func:`row_identity`), among the runs made with
+    today's defaults (:func:`ran_with_current_defaults`): a re-run replaces older lines, also one
+    that differs only in a result-neutral setting (so no seed is counted twice); a stale run
+    counts as not run, so ``deepclust bench`` runs its cell again and tables leave it out."""
+    return {row_identity(r): r for r in rows if r.get("status") == "ok" and ran_with_current_defaults(r)}
 
 
 def result_settings(overrides) -> tuple:

@@ -38,7 +38,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .bench import current_rows, read_results, result_settings, run_seconds, spread, timing_complete
+from .bench import current_rows, read_results, result_settings, row_identity, run_seconds, spread, timing_complete
 from .errors import InputError
 
 
@@ -75,8 +75,8 @@ def _failed_cells(rows: list[dict], spec_row: dict) -> int:
     """
     if spec_row.get("format") == "clustpy":
         return 0
-    done = {r["key"] for r in rows if r.get("status") == "ok"}
-    failed = {r["key"]: r for r in rows if r.get("status") == "failed" and r["key"] not in done}
+    done = {row_identity(r) for r in rows if r.get("status") == "ok"}
+    failed = {row_identity(r): r for r in rows if r.get("status") == "failed" and row_identity(r) not in done}
     return sum(_matches(r, spec_row) for r in failed.values())
 
 

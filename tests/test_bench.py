@@ -128,6 +128,19 @@ def test_table_uses_latest_line_per_cell_and_torn_lines_are_ignored(tmp_path):
     assert "| k | d | defaults | 5 | 1 | 0.900 | 0.900 | 0.900 | 1 |" in markdown_table(rows)
 
 
+def test_a_cell_differing_only_in_a_neutral_setting_is_the_same_cell_and_counted_once(tmp_path):
+    base = ("pretrain_epochs=1", "hidden_dims=[16,16,32]")
+    cached = (*base, f"pretrain_cache={tmp_path / 'cache'}")
+    run_bench(["ae+kmeans"], ["digits"], [0], tmp_path, overrides=base, sample=300, progress=False)
+    before = (tmp_path / "results.jsonl").read_text()
+    run_bench(["ae+kmeans"], ["digits"], [0], tmp_path, overrides=cached, sample=300, progress=False)
+    assert (tmp_path / "results.jsonl").read_text() == before  # the same experiment, already done
+    run_bench(["ae+kmeans"], ["digits"], [0, 1], tmp_path, overrides=cached, sample=300, progress=False, rerun=True)
+    rows = read_results(tmp_path / "results.jsonl")
+    assert [r["seed"] for r in rows] == [0, 0, 1] and rows[0]["key"] != rows[1]["key"]
+    assert summarize(rows)[0]["seeds"] == [0, 1]  # seed 0's two lines count once: the newest
+
+
 def test_result_neutral_settings_do_not_split_a_group():
     def line(seed, overrides, acc):
         return {"key": f"dec|d|{seed}|{','.join(overrides)}", "method": "dec", "data": "d", "seed": seed,
