@@ -49,7 +49,13 @@ def test_bench_two_methods_two_seeds_and_table(tmp_path):
 def test_rerun_runs_finished_cells_again_and_keeps_the_old_lines(tmp_path):
     run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
     first = read_results(tmp_path / "results.jsonl")
-    run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False, rerun=True)
+    from click.testing import CliRunner
+
+    from deepclust.cli import cli
+
+    res = CliRunner().invoke(cli, ["bench", "--methods", "kmeans", "--data", "digits", "--seeds", "0",
+                                   "--out", str(tmp_path), "--rerun"])
+    assert res.exit_code == 0, res.output
     lines = read_results(tmp_path / "results.jsonl")
     assert len(first) == 1 and len(lines) == 2 and lines[0] == first[0]
     assert [r["key"] for r in lines] == ["kmeans|digits|0|"] * 2
