@@ -66,6 +66,7 @@ class Cell:
 
     @property
     def folder(self) -> str:
+        """The cell's folder name under ``OUT/cells``: its key with unsafe characters replaced."""
         safe = "".join(c if c.isalnum() or c in "-_+." else "_" for c in self.key.replace("|", "__"))
         return safe[:150]
 

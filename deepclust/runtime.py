@@ -172,6 +172,8 @@ class PhaseTimer:
 
     @contextmanager
     def phase(self, name: str, label: str | None = None):
+        """Time the ``with`` block as phase ``name`` (seconds add up over repeats) and record
+        the peak memory at its end; with ``progress`` a status line shows ``label`` meanwhile."""
         start = time.perf_counter()
         ticker = _Ticker(label or name) if self.progress else None
         try:

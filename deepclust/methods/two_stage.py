@@ -68,18 +68,22 @@ class TwoStage(BaseClusterer):
 
     @property
     def method_name(self) -> str:  # type: ignore[override]
+        """The registered name, ``reducer+clusterer``."""
         return f"{self.reducer}+{self.clusterer}"
 
     @property
     def can_predict(self) -> bool:  # type: ignore[override]
+        """True when the reducer can transform new data and the clusterer can predict."""
         return reducer_class(self.reducer).can_transform and clusterer_class(self.clusterer).can_predict
 
     @property
     def can_save(self) -> bool:  # type: ignore[override]
+        """True when both stages can be saved (safetensors + JSON)."""
         return reducer_class(self.reducer).can_save and clusterer_class(self.clusterer).can_save
 
     @property
     def uses_n_clusters(self) -> bool:  # type: ignore[override]
+        """True when the clusterer takes ``n_clusters`` (HDBSCAN does not)."""
         return _accepts(clusterer_class(self.clusterer), "n_clusters")
 
     def accepts_param(self, name: str) -> bool:

@@ -107,6 +107,8 @@ class Checkpoint(Callback):
         self._last = -1
 
     def snapshot(self, trainer, done: bool = False) -> dict:
+        """The state a checkpoint saves: trainer step (and stop reason once ``done``), torch's
+        random state and every object's ``state_dict``."""
         return {"step": trainer.step, "done": done, "stop_reason": trainer.stop_reason if done else None,
                 "rng": torch.get_rng_state(),
                 "objects": {k: o.state_dict() for k, o in self.objects.items()}}
