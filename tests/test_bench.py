@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from deepclust.bench import (
     failure_message,
@@ -20,6 +21,7 @@ from deepclust.bench import (
     spread,
     summarize,
 )
+from deepclust.cli import cli
 from deepclust.registry import make_estimator
 
 
@@ -49,10 +51,6 @@ def test_bench_two_methods_two_seeds_and_table(tmp_path):
 def test_rerun_runs_finished_cells_again_and_keeps_the_old_lines(tmp_path):
     run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
     first = read_results(tmp_path / "results.jsonl")
-    from click.testing import CliRunner
-
-    from deepclust.cli import cli
-
     res = CliRunner().invoke(cli, ["bench", "--methods", "kmeans", "--data", "digits", "--seeds", "0",
                                    "--out", str(tmp_path), "--rerun"])
     assert res.exit_code == 0, res.output
