@@ -10,6 +10,8 @@ p(z) = sum_c pi_c N(z | mu_c, diag(sigma²_c)) with learnable weights, means and
 * Initialisation (as the reference code): the pretrained autoencoder gives the encoder,
   the mean head and the decoder; a diagonal GMM fitted on the embedding gives the prior's
   means and variances (``init_gmm``: how its EM starts); the prior weights start uniform.
+  The log-variance head is new; by default (``init_log_var="small"``, not the reference's
+  random layer) it starts at zero weights and a variance 10x below the prior components'.
 * Training: the negative ELBO (:func:`~deepclust.nn.losses.vade_loss_terms`), Adam
   (lr 0.002, epsilon 1e-4) for the network and for the prior, batch 100, both learning
   rates multiplied by 0.9 every 10 epochs down to 0.0002 (the reference MNIST schedule).
@@ -20,6 +22,14 @@ Two deliberate departures from the Theano reference, both for a valid model: the
 weights are a softmax of learnable logits (the reference updates raw weights, which the
 -log pi term can push without bound), and the prior variances are learned as logarithms
 (the reference's raw variances can turn negative).
+
+``prior_weights="uniform"`` (an option, not the default) keeps
+pi at 1/K. The reference's raw weights do not follow the clusters' shares: their gradient,
+-mean(gamma_c) / theta_c, is negative for every component, so Adam's normalised steps raise
+every theta_c by about the learning rate each step, and their ratios, the only thing the
+posterior sees, drift towards 1. Our softmax weights instead converge to the clusters'
+shares, which makes a small cluster less likely still; fixing pi at 1/K is the nearer of the
+two valid models to what the reference does.
 """
 
 from __future__ import annotations
@@ -51,6 +61,10 @@ VADE_PARAMS = {
                       "start of that GMM's EM: 'sklearn' (today's GaussianMixture: one k-means run) or "
                       "'reference' (the reference code's sklearn 0.17 GMM: k-means with 10 restarts for the "
                       "means, the data's variance for every component, uniform weights, covariance floor 1e-3)"),
+    "prior_weights": Param("learned", (Options(("learned", "uniform")),),
+                           "'learned': the prior weights pi are trained (a softmax of logits, so pi follows the "
+                           "clusters' shares); 'uniform': pi stays 1/K, which is where the reference's raw, "
+                           "unnormalised weights drift under Adam (an option; see the module docstring)"),
     "init_log_var": Param("small", (Options(("small", "default")),),
                           "'small': the log-variance head starts at a variance 10x below the prior components' "
                           "(avoids the early collapse seen with 'default', the reference's random layer)"),
@@ -110,7 +124,11 @@ class VaDE(DeepClusterer):
                 self.head_.log_var.weight.zero_()
                 self.head_.log_var.bias.copy_(torch.as_tensor(np.log(0.1 * self._init_variances.mean(0))))
         opt_nn = make_optimizer("adam", [*net.parameters(), *self.head_.log_var.parameters()], self.lr, eps=1e-4)
-        opt_prior = make_optimizer("adam", self.head_.prior(), self.lr, eps=1e-4)
+        prior_params = self.head_.prior()
+        if self.prior_weights == "uniform":  # pi stays 1/K: the logits keep their zero start
+            self.head_.prior_logits.requires_grad_(False)
+            prior_params = prior_params[1:]
+        opt_prior = make_optimizer("adam", prior_params, self.lr, eps=1e-4)
         trainer = Trainer(X_t.shape[0], self.batch_size, 0, seed=seed)
         spe = trainer.steps_per_epoch
         trainer.max_steps = self.epochs * spe
