@@ -109,7 +109,6 @@ def test_save_load_round_trip(tmp_path, fitted):
     np.testing.assert_allclose(loaded.weights_, fitted.weights_, rtol=1e-6)
 
 
-
 def test_uniform_prior_weights_stay_one_over_k_while_the_rest_trains(fitted):
     """prior_weights='uniform' keeps pi at 1/K (the logits leave the optimiser); means and variances still train.
 

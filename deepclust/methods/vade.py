@@ -23,13 +23,13 @@ weights are a softmax of learnable logits (the reference updates raw weights, wh
 -log pi term can push without bound), and the prior variances are learned as logarithms
 (the reference's raw variances can turn negative).
 
-``prior_weights="uniform"`` (an option, not the default) keeps
-pi at 1/K. The reference's raw weights do not follow the clusters' shares: their gradient,
--mean(gamma_c) / theta_c, is negative for every component, so Adam's normalised steps raise
-every theta_c by about the learning rate each step, and their ratios, the only thing the
-posterior sees, drift towards 1. Our softmax weights instead converge to the clusters'
-shares, which makes a small cluster less likely still; fixing pi at 1/K is the nearer of the
-two valid models to what the reference does.
+``prior_weights="uniform"`` (an option, not the default) keeps pi at 1/K. The reference's
+raw weights do not follow the clusters' shares: their gradient, -mean(gamma_c) / theta_c, is
+negative for every component, so Adam's normalised steps raise every theta_c by about the
+learning rate each step, and their ratios, the only thing the posterior sees, drift towards
+1. Our softmax weights instead converge to the clusters' shares, which makes a small cluster
+less likely still; fixing pi at 1/K is the nearer of the two valid models to what the
+reference does.
 """
 
 from __future__ import annotations
