@@ -17,8 +17,6 @@ elsewhere): a run with much steal is slower than its code.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import os
 import re
@@ -30,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .experiments import cell_settings, current_rows, identity, row_settings
 from .fileio import atomic_write_text
 from .runtime import cpu_ticks, steal_fraction
 
@@ -60,9 +59,11 @@ class Cell:
 
     @property
     def identity(self) -> str:
-        """The experiment this cell is: its key with the overrides as :func:`result_settings`, so
-        cells that differ only in result-neutral settings (``pretrain_cache``) are one cell."""
-        return _identity(self.key, self.method, self.data, self.seed, self.overrides)
+        """The experiment this cell is: its key with the overrides as the settings they give today
+        (:func:`~deepclust.experiments.cell_settings`), so cells that differ only in result-neutral
+        settings (``pretrain_cache``) or in overrides that repeat a default are one cell."""
+        return identity(self.key, self.method, self.data, self.seed, self.overrides,
+                        cell_settings(self.method, self.overrides))
 
     @property
     def folder(self) -> str:
@@ -278,133 +279,21 @@ def spread(values: list[float], digits: int = 3) -> str:
     return f"{fmt(med)} [{fmt(min(values))}, {fmt(max(values))}]"
 
 
-# settings that change how a run is carried out but never its result: a cached pretraining
-# gives bit-for-bit the network that pretraining would have produced (training/pretrain_cache.py)
-RESULT_NEUTRAL_SETTINGS = ("pretrain_cache", "verbose", "checkpoint_every")
-
-
-# set by `deepclust run` from the seed, the data and the cell's folder, not by the defaults
-RUN_SETTINGS = ("random_state", "n_clusters", "input_shape", "checkpoint_dir", "device")
-
-
-def _comparable(params: dict) -> dict:
-    """``params`` without the result-neutral and run-set entries, as JSON values (tuples become
-    lists), nested parameter dicts (a pipeline's ``reducer_params``) filtered the same way."""
-    skip = set(RESULT_NEUTRAL_SETTINGS) | set(RUN_SETTINGS)
-    return {k: _comparable(v) if isinstance(v, dict) else json.loads(json.dumps(v))
-            for k, v in params.items() if k not in skip}
-
-
-@functools.cache
-def _expected_config(method: str, overrides: tuple) -> dict | None:
-    """The comparable parameters a cell of ``method`` with ``overrides`` gets today (None when the
-    method or an override no longer exists)."""
-    from .cli import parse_assignments
-    from .errors import DeepclustError
-    from .registry import make_estimator
-
-    try:
-        return _comparable(make_estimator(method, **parse_assignments(overrides)).resolved_params())
-    except DeepclustError:
-        return None
-
-
-def ran_with_current_defaults(row: dict) -> bool:
-    """Whether a recorded run used the parameters its cell would get today.
-
-    A cell is named by its ``--set`` overrides only, so a method default changed since the run
-    would otherwise pass the old run off as the new cell's. The row's recorded ``config`` is
-    compared with the method's parameters today under the same overrides; a parameter the
-    config lacks was added after the run and counts as matching (a new parameter's default
-    keeps the old behaviour, so this holds until that default changes). Rows without a
-    config (none so far) count as current. Nested settings (a pipeline's resolved stage
-    parameters, recorded since 2026-11-24) are compared the same way, key by key, so runs
-    recorded before them count as current."""
-    config = row.get("config")
-    if config is None:
-        return True
-    expected = _expected_config(row["method"], tuple(row.get("overrides", ())))
-    if expected is None:
-        return False
-    return _matches(_comparable(_with_clusterer_resolved(config)), expected)
-
-
-def _with_clusterer_resolved(config: dict) -> dict:
-    """A pipeline's recorded config with ``clusterer_resolved`` filled in where the run predates it.
-
-    Until 2026-11-24 a two-stage run built its clusterer from the clusterer class's own
-    defaults plus ``clusterer_params``, ``n_clusters`` and ``random_state``; rebuilding that
-    tells such a run from one under a reducer's later ``clusterer_defaults`` (20 k-means
-    restarts after ``ae``), which the missing key would otherwise let pass as current.
-    """
-    if "clusterer" not in config or "clusterer_resolved" in config:
-        return config
-    from .errors import DeepclustError
-    from .registry import clusterer_class
-
-    try:
-        cls = clusterer_class(config["clusterer"])
-    except DeepclustError:
-        return config
-    wanted = {**(config.get("clusterer_params") or {}), "random_state": config.get("random_state")}
-    if config.get("n_clusters") is not None:
-        wanted["n_clusters"] = config["n_clusters"]
-    accepted = inspect.signature(cls.__init__).parameters
-    params = cls(**{k: v for k, v in wanted.items() if k in accepted}).get_params(deep=False)
-    return {**config, "clusterer_resolved": params}
-
-
-def _matches(got, expected) -> bool:
-    """``got == expected``, except that a key of a dict missing from ``got`` counts as matching."""
-    if isinstance(got, dict) and isinstance(expected, dict):
-        return all(_matches(got[k], v) for k, v in expected.items() if k in got)
-    return got == expected
-
-
-def _identity(key: str, method: str, data: str, seed: int, overrides) -> str:
-    """``key`` (``method|data|seed|overrides`` plus its n_clusters/sample suffix) with the
-    overrides replaced by :func:`result_settings`."""
-    prefix = f"{method}|{data}|{seed}|"
-    suffix = key[len(prefix) + len(",".join(overrides)):]
-    return prefix + ",".join(result_settings(overrides)) + suffix
-
-
-def row_identity(row: dict) -> str:
-    """The experiment a recorded row ran (see :attr:`Cell.identity`)."""
-    return _identity(row["key"], row["method"], row["data"], row["seed"], row.get("overrides", ()))
-
-
-def current_rows(rows: list[dict]) -> dict[str, dict]:
-    """The latest ok row of each experiment (:func:`row_identity`), among the runs made with
-    today's defaults (:func:`ran_with_current_defaults`): a re-run replaces older lines, also one
-    that differs only in a result-neutral setting (so no seed is counted twice); a stale run
-    counts as not run, so ``deepclust bench`` runs its cell again and tables leave it out."""
-    return {row_identity(r): r for r in rows if r.get("status") == "ok" and ran_with_current_defaults(r)}
-
-
-def result_settings(overrides) -> tuple:
-    """The overrides that can change a run's result, as ``key=value`` sorted by key: runs that
-    differ only in ``RESULT_NEUTRAL_SETTINGS`` (e.g. one with ``pretrain_cache=DIR``), in the
-    order of their ``--set`` options or in spaces around ``=`` are the same experiment (a key
-    given twice keeps its order, so the last value still wins)."""
-    pairs = [tuple(part.strip() for part in o.split("=", 1)) for o in overrides]
-    kept = [p for p in pairs if p[0] not in RESULT_NEUTRAL_SETTINGS]
-    return tuple("=".join(p) for p in sorted(kept, key=lambda p: p[0]))
-
-
 def summarize(rows: list[dict], metrics=("acc", "nmi", "ari"), non_noise: bool = False) -> list[dict]:
-    """Group ok rows by (method, data, result settings, sample): medians/spread of metrics and wall time.
+    """Group ok rows by (method, data, settings, sample): medians/spread of metrics and wall time.
 
-    Overrides in ``RESULT_NEUTRAL_SETTINGS`` do not split a group (see ``result_settings``)."""
+    A group's ``settings`` are where its runs differ from today's defaults
+    (:func:`~deepclust.experiments.row_settings`), so result-neutral overrides
+    (``pretrain_cache``) do not split a group and runs under an older default form their own."""
     groups: dict[tuple, list[dict]] = {}
     for r in current_rows(rows).values():
-        key = (r["method"], r["data"], result_settings(r.get("overrides", ())), r.get("sample") or 0)
+        key = (r["method"], r["data"], row_settings(r), r.get("sample") or 0)
         groups.setdefault(key, []).append(r)
     out = []
-    for (method, data, ov, sample), rs in sorted(groups.items()):
+    for (method, data, settings, sample), rs in sorted(groups.items()):
         src = "metrics_non_noise" if non_noise else "metrics"
-        entry = {"method": method, "data": data, "overrides": list(ov), "sample": sample or None, "n": rs[0].get("n"),
-                 "seeds": sorted(r["seed"] for r in rs)}
+        entry = {"method": method, "data": data, "settings": list(settings), "sample": sample or None,
+                 "n": rs[0].get("n"), "seeds": sorted(r["seed"] for r in rs)}
         for m in metrics:
             entry[m] = [r[src][m] for r in rs if r.get(src, {}).get(m) is not None]
         entry["seconds"] = [run_seconds(r) for r in rs if timing_complete(r)]
@@ -420,7 +309,7 @@ def markdown_table(rows: list[dict], metrics=("acc", "nmi", "ari")) -> str:
     for e in summarize(rows, metrics):
         secs = e["seconds"]
         timing = spread(secs, 0)
-        settings = [*e["overrides"], *([f"sample={e['sample']}"] if e["sample"] else [])]
+        settings = [*e["settings"], *([f"sample={e['sample']}"] if e["sample"] else [])]
         cells = [e["method"], e["data"], " ".join(settings) or "defaults", str(e["n"]),
                  str(len(e["seeds"])), *[spread(e[m]) for m in metrics], timing]
         lines.append("| " + " | ".join(cells) + " |")

@@ -38,8 +38,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .bench import current_rows, read_results, result_settings, row_identity, run_seconds, spread, timing_complete
+from .bench import read_results, run_seconds, spread, timing_complete
 from .errors import InputError
+from .experiments import cell_settings, current_rows, row_identity, row_settings
 
 
 def load_spec(path) -> dict:
@@ -62,9 +63,12 @@ def load_spec(path) -> dict:
 
 
 def _matches(r: dict, spec_row: dict) -> bool:
+    """Whether run ``r`` is one of ``spec_row``'s: same method, data and sample, and run under the
+    settings the row's overrides give today (so a run under an older default is a row's only when
+    the row's overrides spell that default out)."""
     return (r.get("method") == spec_row.get("method") and r.get("data") == spec_row.get("data", r.get("data"))
-            and result_settings(r.get("overrides", [])) == result_settings(spec_row.get("overrides", []))
-            and r.get("sample") == spec_row.get("sample"))
+            and r.get("sample") == spec_row.get("sample")
+            and row_settings(r) == cell_settings(spec_row["method"], spec_row.get("overrides", [])))
 
 
 def _failed_cells(rows: list[dict], spec_row: dict) -> int:
@@ -81,7 +85,7 @@ def _failed_cells(rows: list[dict], spec_row: dict) -> int:
 
 
 def _deepclust_runs(rows: list[dict], spec_row: dict) -> list[dict]:
-    latest = current_rows(rows)  # a re-run replaces older lines; runs under changed defaults are left out
+    latest = current_rows(rows)  # a re-run replaces older lines of its experiment
     source = "metrics_non_noise" if spec_row.get("scoring") == "non_noise" else "metrics"
     runs = []
     for r in latest.values():

@@ -13,15 +13,14 @@ from deepclust.bench import (
     failure_message,
     latest_progress,
     markdown_table,
-    ran_with_current_defaults,
     read_results,
-    result_settings,
     run_bench,
     run_logged,
     spread,
     summarize,
 )
 from deepclust.cli import cli
+from deepclust.experiments import cell_settings, ran_with_current_defaults, result_settings, row_settings
 from deepclust.registry import make_estimator
 
 
@@ -153,7 +152,7 @@ def test_result_neutral_settings_do_not_split_a_group():
     rows = [line(0, ["pretrain_epochs=10"], 0.2), line(1, ["pretrain_epochs=10", "pretrain_cache=/c"], 0.4),
             line(2, ["pretrain_epochs=10", "pretrain_cache=/c", "verbose=false"], 0.6),
             line(0, ["pretrain_epochs=20", "pretrain_cache=/c"], 0.9)]
-    groups = {tuple(e["overrides"]): e for e in summarize(rows)}
+    groups = {tuple(e["settings"]): e for e in summarize(rows)}
     assert set(groups) == {("pretrain_epochs=10",), ("pretrain_epochs=20",)}
     assert groups[("pretrain_epochs=10",)]["seeds"] == [0, 1, 2]
     assert groups[("pretrain_epochs=10",)]["acc"] == [0.2, 0.4, 0.6]
@@ -257,8 +256,9 @@ def test_spread_gives_median_min_max_and_never_a_negative_zero():
 
 def test_a_run_under_a_changed_default_is_stale_and_runs_again(tmp_path):
     """Cells are named by their --set overrides only: a run recorded under another value of a
-    default is not the cell's run today, so the bench runs the cell again and tables skip it;
-    a parameter the recorded config lacks (added since) does not make a run stale."""
+    default is not the cell's run today, so the bench runs the cell again, and tables show the
+    old run apart, under the setting it differs in; a parameter the recorded config lacks
+    (added since) does not make a run stale."""
     run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
     path = tmp_path / "results.jsonl"
     [row] = read_results(path)
@@ -268,12 +268,31 @@ def test_a_run_under_a_changed_default_is_stale_and_runs_again(tmp_path):
     assert not ran_with_current_defaults(stale) and ran_with_current_defaults(older)
     assert not ran_with_current_defaults({**row, "method": "no-such-method"})
     path.write_text(json.dumps(stale) + "\n")
-    assert summarize(read_results(path)) == []  # the stale run is left out of tables
+    [old] = summarize(read_results(path))  # the stale run is its own group, named by its old value
+    assert old["settings"] == ["n_init=3"] and old["acc"] == [0.123]
     run_bench(["kmeans"], ["digits"], [0], tmp_path, progress=False)
     lines = read_results(path)
     assert len(lines) == 2 and lines[1]["config"]["n_init"] == 10  # the cell ran again
-    [group] = summarize(lines)
-    assert group["acc"] == [row["metrics"]["acc"]]
+    groups = {tuple(e["settings"]): e for e in summarize(lines)}
+    assert groups[()]["acc"] == [row["metrics"]["acc"]] and groups[("n_init=3",)]["acc"] == [0.123]
+    run_bench(["kmeans"], ["digits"], [0], tmp_path, overrides=("n_init=3",), progress=False)
+    assert len(read_results(path)) == 2  # spelling the old default out names the old run: already done
+
+
+def test_settings_are_the_difference_from_todays_defaults():
+    """An override that repeats a default names the default cell; numbers compare by value
+    (1 and 1.0 are one setting); a pipeline stage's settings are named as --set names them,
+    also for runs recorded before stages were resolved."""
+    assert cell_settings("dec", ("tol=0.001",)) == cell_settings("dec", ()) == ()
+    assert cell_settings("dec", ("pretrain_lr=1",)) == cell_settings("dec", ("pretrain_lr=1.0",))
+    assert cell_settings("dec", ("maxiter=7", "alpha=2")) == ("alpha=2", "maxiter=7")
+    assert cell_settings("umap+kmeans", ("n_components=30",)) == ("n_components=30",)
+    config = json.loads(json.dumps(make_estimator("umap+kmeans", n_components=30).resolved_params()))
+    older = {**{k: v for k, v in config.items() if not k.endswith("_resolved")}}
+    for recorded in (config, older):
+        row = {"method": "umap+kmeans", "overrides": ["n_components=30"], "config": recorded}
+        assert row_settings(row) == ("n_components=30",) and ran_with_current_defaults(row)
+    assert cell_settings("no-such-method", ("b=1", "a=2")) == ("a=2", "b=1")  # unknown: the overrides
 
 
 def test_a_pipeline_run_records_and_checks_its_stages_defaults(tmp_path):
