@@ -187,7 +187,11 @@ def predict(model_dir, data, split, out, force):
 @click.option("--rerun", is_flag=True,
               help="Run finished cells again too; the new line is appended and replaces the old one in tables.")
 def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out, rerun):
-    """Run methods x datasets x seeds (resumable) and write results.jsonl and table.md."""
+    """Run methods x datasets x seeds (resumable) and write results.jsonl and table.md.
+
+    A cell is skipped when OUT already holds a finished run of the same experiment: the same
+    method, data, seed and settings, where settings are the parameters that differ from the
+    method's defaults today (an override that repeats a default changes nothing)."""
     from .bench import run_bench
     from .registry import make_estimator
 
