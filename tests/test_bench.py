@@ -288,7 +288,7 @@ def test_settings_are_the_difference_from_todays_defaults():
     assert cell_settings("dec", ("maxiter=7", "alpha=2")) == ("alpha=2", "maxiter=7")
     assert cell_settings("umap+kmeans", ("n_components=30",)) == ("n_components=30",)
     config = json.loads(json.dumps(make_estimator("umap+kmeans", n_components=30).resolved_params()))
-    older = {**{k: v for k, v in config.items() if not k.endswith("_resolved")}}
+    older = {k: v for k, v in config.items() if not k.endswith("_resolved")}
     for recorded in (config, older):
         row = {"method": "umap+kmeans", "overrides": ["n_components=30"], "config": recorded}
         assert row_settings(row) == ("n_components=30",) and ran_with_current_defaults(row)
