@@ -404,3 +404,42 @@ def test_stl10_label_count_mismatch(dirs):
     (folder / "test_y.bin").write_bytes(bytes([1]))
     with pytest.raises(InputError, match="holds 2 images but test_y.bin holds 1 labels"):
         load_dataset("stl10", split="test", path=dirs.own)
+
+
+# -- tar members --------------------------------------------------------------------------------
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def test_archive_members_by_base_name(tmp_path):
+    from deepclust.data.sources.archive import extract_members, read_members
+
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar_gz({"d/x.bin": b"one", "../../y.bin": b"two", "d/z.bin": b"skip"}))
+    assert read_members(archive, {"x.bin", "y.bin"}) == {"x.bin": b"one", "y.bin": b"two"}
+    extract_members(archive, {"x.bin", "y.bin"}, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.bin", "y.bin"]
+    assert (tmp_path / "out" / "y.bin").read_bytes() == b"two" and not (tmp_path / "y.bin").exists()
+    with pytest.raises(InputError, match=r"a.tar.gz does not contain w.bin\."):
+        read_members(archive, {"x.bin", "w.bin"})
+
+
+def test_archive_cut_inside_a_member(tmp_path):
+    from deepclust.data.sources.archive import extract_members, read_members
+
+    content = np.random.default_rng(0).bytes(200_000)  # incompressible: the cut lands inside it
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar_gz({"x.bin": content})[:100_000])
+    with pytest.raises(InputError, match="a.tar.gz is truncated or corrupt"):
+        read_members(archive, {"x.bin"})
+    with pytest.raises(InputError, match="a.tar.gz is truncated or corrupt"):
+        extract_members(archive, {"x.bin"}, tmp_path / "out")
+    assert not (tmp_path / "out" / "x.bin").exists()

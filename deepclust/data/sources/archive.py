@@ -24,43 +24,45 @@ def _open(archive: Path) -> tarfile.TarFile:
         ) from None
 
 
-def read_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
-    """Return ``{base name: content}`` for the regular-file members named in ``wanted``."""
-    found: dict[str, bytes] = {}
+def _for_each_member(archive: Path, wanted: set[str], action) -> None:
+    """Call ``action(base name, file handle)`` once for each regular-file member named in ``wanted``.
+
+    Then check that every wanted name was found. A truncated or corrupt archive, also one
+    found while ``action`` reads a member, raises :class:`InputError`.
+    """
+    seen: set[str] = set()
     with _open(archive) as tar:
         try:
             for member in tar:
                 base = Path(member.name).name
-                if member.isfile() and base in wanted and base not in found:
+                if member.isfile() and base in wanted and base not in seen:
                     handle = tar.extractfile(member)
                     if handle is not None:
-                        found[base] = handle.read()
+                        action(base, handle)
+                        seen.add(base)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{archive.name} is truncated or corrupt ({exc}).") from None
-    _check_all_found(archive, wanted, found)
+    _check_all_found(archive, wanted, seen)
+
+
+def read_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
+    """Return ``{base name: content}`` for the regular-file members named in ``wanted``."""
+    found: dict[str, bytes] = {}
+    _for_each_member(archive, wanted, lambda base, handle: found.__setitem__(base, handle.read()))
     return found
 
 
 def extract_members(archive: Path, wanted: set[str], target: Path) -> None:
     """Copy the regular-file members named in ``wanted`` to ``target/<base name>``."""
     target.mkdir(parents=True, exist_ok=True)
-    done: set[str] = set()
-    with _open(archive) as tar:
-        try:
-            for member in tar:
-                base = Path(member.name).name
-                if member.isfile() and base in wanted and base not in done:
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        continue
-                    partial = target / f".{base}.part"
-                    with open(partial, "wb") as out:
-                        shutil.copyfileobj(handle, out, 1 << 20)
-                    partial.replace(target / base)
-                    done.add(base)
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{archive.name} is truncated or corrupt ({exc}).") from None
-    _check_all_found(archive, wanted, done)
+
+    def copy(base, handle):
+        partial = target / f".{base}.part"
+        with open(partial, "wb") as out:
+            shutil.copyfileobj(handle, out, 1 << 20)
+        partial.replace(target / base)
+
+    _for_each_member(archive, wanted, copy)
 
 
 def _check_all_found(archive: Path, wanted: set[str], found) -> None:
