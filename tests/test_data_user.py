@@ -110,6 +110,24 @@ def test_labels_csv_without_header(tmp_path):
     np.testing.assert_array_equal(ds.y, [1, 5, 1])
 
 
+def test_labels_too_large_for_a_class_number(tmp_path):
+    """Whole numbers beyond 2**53 would not survive the int64 cast: a text file's become names,
+    an array's raise a clear error (no silent wrap-around)."""
+    np.save(tmp_path / "x.npy", np.ones((3, 2)))
+    (tmp_path / "y.txt").write_text("1e300\n7\n1e300\n")
+    ds = load_dataset(tmp_path / "x.npy", labels=tmp_path / "y.txt")
+    np.testing.assert_array_equal(ds.y, [0, 1, 0])
+    assert ds.class_names == ["1e300", "7"]
+    np.save(tmp_path / "y.npy", np.array([1e300, 7.0, 2.0**53]))
+    with pytest.raises(InputError, match=r"too large for a class number \(1e\+300\)"):
+        load_dataset(tmp_path / "x.npy", labels=tmp_path / "y.npy")
+    np.save(tmp_path / "y.npy", np.array([2**63, 1, 2], dtype=np.uint64))
+    with pytest.raises(InputError, match=r"too large for a class number \(9223372036854775808\)"):
+        load_dataset(tmp_path / "x.npy", labels=tmp_path / "y.npy")
+    np.save(tmp_path / "y.npy", np.array([2.0**53, 1.0, 2.0]))
+    assert load_dataset(tmp_path / "x.npy", labels=tmp_path / "y.npy").y.tolist() == [2**53, 1, 2]
+
+
 # -- .npz -----------------------------------------------------------------------------------
 
 

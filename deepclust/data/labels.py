@@ -32,6 +32,8 @@ def encode_labels(values, *, source: str = "labels") -> tuple[np.ndarray, list[s
     if arr.ndim != 1:
         raise InputError(f"{source} must be 1-D, got {arr.ndim} dimension(s).")
     if arr.dtype.kind in "iub":
+        if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise InputError(f"{source} has a label too large for a class number ({int(arr.max())}).")
         return arr.astype(np.int64), None
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
@@ -40,8 +42,11 @@ def encode_labels(values, *, source: str = "labels") -> tuple[np.ndarray, list[s
         if not np.all(arr == np.round(arr)):
             bad = arr[arr != np.round(arr)][0]
             raise InputError(
-                f"{source} must be whole numbers or names, but it contains {bad!r}."
+                f"{source} must be whole numbers or names, but it contains {float(bad)!r}."
             )
+        if not _exact_integers(arr):
+            bad = arr[np.abs(arr) > _LARGEST_EXACT_INTEGER][0]
+            raise InputError(f"{source} has a label too large for a class number ({float(bad):g}).")
         return arr.astype(np.int64), None
     text = np.array([str(v).strip() if v is not None else "" for v in arr.tolist()], dtype=str)
     missing = np.isin(np.char.lower(text), MISSING)
@@ -62,7 +67,18 @@ def _as_ints(text: np.ndarray) -> np.ndarray | None:
         return None
     if not np.all(np.isfinite(floats)) or not np.all(floats == np.round(floats)):
         return None
+    if not _exact_integers(floats):  # e.g. "1e300": a name, not a class number
+        return None
     return floats.astype(np.int64)
+
+
+# float64 holds every integer up to 2**53 exactly, and int64 holds them all
+_LARGEST_EXACT_INTEGER = 2.0**53
+
+
+def _exact_integers(floats: np.ndarray) -> bool:
+    """True when the whole-number ``floats`` all convert to int64 without loss."""
+    return bool(np.all(np.abs(floats) <= _LARGEST_EXACT_INTEGER))
 
 
 def is_label_file(labels) -> bool:
