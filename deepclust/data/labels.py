@@ -18,6 +18,8 @@ from ..errors import InputError, MissingPathError
 LABEL_FILE_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
 LABEL_COLUMN_NAMES = ("label", "labels", "y", "target", "targets", "class")
 MISSING = ("", "na", "nan", "none", "null")
+# float64 holds every integer up to 2**53 exactly, and int64 holds them all
+_LARGEST_EXACT_INTEGER = 2.0**53
 
 
 def encode_labels(values, *, source: str = "labels") -> tuple[np.ndarray, list[str] | None]:
@@ -70,10 +72,6 @@ def _as_ints(text: np.ndarray) -> np.ndarray | None:
     if not _exact_integers(floats):  # e.g. "1e300": a name, not a class number
         return None
     return floats.astype(np.int64)
-
-
-# float64 holds every integer up to 2**53 exactly, and int64 holds them all
-_LARGEST_EXACT_INTEGER = 2.0**53
 
 
 def _exact_integers(floats: np.ndarray) -> bool:

@@ -48,7 +48,11 @@ def _for_each_member(archive: Path, wanted: set[str], action) -> None:
 def read_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
     """Return ``{base name: content}`` for the regular-file members named in ``wanted``."""
     found: dict[str, bytes] = {}
-    _for_each_member(archive, wanted, lambda base, handle: found.__setitem__(base, handle.read()))
+
+    def keep(base, handle):
+        found[base] = handle.read()
+
+    _for_each_member(archive, wanted, keep)
     return found
 
 
