@@ -6,9 +6,9 @@ import torch
 
 from deepclust.nn import MLPAutoencoder, target_distribution
 from deepclust.training import Callback, LossHistory, Trainer
-from deepclust.training.callbacks import TargetRefresh
+from deepclust.training.callbacks import StepDecay, TargetRefresh
 from deepclust.training.init import initial_clusters
-from deepclust.training.pretrain import PretrainConfig, corrupt, pretrain_autoencoder
+from deepclust.training.pretrain import PretrainConfig, corrupt, pretrain_autoencoder, train_epochs
 
 
 class Recorder(Callback):
@@ -83,6 +83,57 @@ def test_target_refresh_records_monitor_metrics_without_using_them():
                             monitor_labels=np.array([1, 0]))
     Trainer(2, 1, 3, callbacks=[refresh]).run(lambda idx: {})
     assert len(refresh.records) == 3 and refresh.records[0]["acc"] == 1.0
+
+
+def test_step_decay_sets_every_group_before_each_step_and_stops_at_the_floor():
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
+    opts = (torch.optim.SGD([{"params": params[:1]}, {"params": params[1:2]}], lr=9.0),
+            torch.optim.SGD(params[2:], lr=9.0))
+    seen = []
+
+    def step(idx):
+        seen.append([g["lr"] for o in opts for g in o.param_groups])
+        return {}
+
+    Trainer(10, 1, 7, callbacks=[StepDecay(opts, 1.0, 0.1, 2, floor=0.005)]).run(step)
+    expected = [1.0, 1.0, 0.1, 0.1, 0.01, 0.01, 0.005]  # 0.001 at steps 6-7 is under the floor
+    np.testing.assert_allclose(seen, [[lr] * 3 for lr in expected])
+    assert StepDecay(opts, 0.1, 0.1, 20_000).lr_at(39_999) == pytest.approx(0.01)
+
+
+def test_pretraining_learning_rate_steps_restart_for_each_stage(monkeypatch):
+    """``lr_step`` divides the rate by 10 every ``lr_step`` steps of each phase, counted from that phase's start."""
+    X = torch.rand(64, 5)
+    rates = []
+    cfg = PretrainConfig(epochs=3, batch_size=16, optimizer="sgd", lr=0.5, lr_step=5, progress=False)
+    model = torch.nn.Linear(5, 5)
+
+    def loss_fn(xb):
+        return {"reconstruction": ((model(xb) - xb) ** 2).mean()}
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):
+            rates.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    import deepclust.training.pretrain as pretrain
+
+    monkeypatch.setattr(pretrain, "make_optimizer", lambda name, params, lr, momentum: Spy(params, lr=lr))
+    for _ in range(2):  # two phases, each 12 steps: 5 at 0.5, 5 at 0.05, 2 at 0.005
+        train_epochs(X, cfg, model.parameters(), cfg.epochs, "phase", loss_fn, model)
+    np.testing.assert_allclose(rates, ([0.5] * 5 + [0.05] * 5 + [0.005] * 2) * 2)
+
+
+def test_a_learning_rate_step_beyond_the_last_step_changes_nothing():
+    X = torch.rand(128, 12)
+    weights = []
+    for lr_step in (0, 10_000):
+        torch.manual_seed(0)
+        ae = MLPAutoencoder(12, (8, 3))
+        pretrain_autoencoder(ae, X, PretrainConfig(mode="stacked", epochs=2, layer_epochs=2, batch_size=32,
+                                                   optimizer="sgd", lr=0.1, lr_step=lr_step, progress=False))
+        weights.append(torch.cat([p.detach().flatten() for p in ae.parameters()]))
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
 
 
 def test_corrupt_modes():

@@ -57,6 +57,9 @@ PRETRAIN_PARAMS = {
     "noise_level": Param(0.2, (Interval("real", 0),), "dropout rate or Gaussian std of the corruption"),
     "sparsity": Param(0.0, (Interval("real", 0),), "weight of an L1 penalty on the embedding (sparse autoencoder)"),
     "layer_epochs": Param(10, (positive_int(),), "epochs per layer pair for pretrain='stacked'"),
+    "pretrain_lr_step": Param(0, (Interval("int", 0),),
+                              "divide the pretraining learning rate by 10 every this many steps, restarting for "
+                              "each layer pair and for fine-tuning (the DEC paper: 20,000); 0 keeps it constant"),
 }
 
 RUNTIME_PARAMS = {
@@ -142,7 +145,7 @@ class AutoencoderMixin:
             optimizer=self.pretrain_optimizer, lr=self.pretrain_lr, momentum=self.pretrain_momentum,
             loss=self.reconstruction_loss,
             noise=self.noise, noise_level=self.noise_level, sparsity=self.sparsity,
-            layer_epochs=self.layer_epochs, seed=seed, progress=self.verbose,
+            layer_epochs=self.layer_epochs, lr_step=self.pretrain_lr_step, seed=seed, progress=self.verbose,
             checkpoint_every=self.checkpoint_every,
         )
 

@@ -49,7 +49,7 @@ from ..nn.losses import vade_loss_terms, vade_posterior
 from ..nn.state import load_checked, module_arrays
 from ..params import Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
-from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
+from ..training.callbacks import LossHistory, ProgressBar, StepDecay, TargetRefresh
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
 from ..training.optim import make_optimizer
@@ -147,14 +147,12 @@ class VaDE(DeepClusterer):
         refresh = TargetRefresh(spe, 0.0, assign=lambda: self._soft_assign(X_t), target=lambda q: q,
                                 initial_labels=init_labels, monitor_labels=self._monitor_labels)
         history = LossHistory("clustering", every=max(1, spe // 4))
-        trainer.callbacks = [refresh, history, ProgressBar(self.method_name, self.verbose)]
+        schedule = StepDecay((opt_nn, opt_prior), self.lr, self.lr_decay, self.decay_every * spe, self.min_lr)
+        trainer.callbacks = [schedule, refresh, history, ProgressBar(self.method_name, self.verbose)]
         objects = {"model": net, "head": self.head_, "opt_nn": opt_nn, "opt_prior": opt_prior,
                    "refresh": refresh, "history": history}
 
         def step(idx):
-            lr = max(self.lr * self.lr_decay ** ((trainer.step // spe) // self.decay_every), self.min_lr)
-            for group in (*opt_nn.param_groups, *opt_prior.param_groups):
-                group["lr"] = lr
             net.train()
             xb = X_t[idx]
             with autocast(self.device_):

@@ -104,6 +104,31 @@ class ProgressBar(Callback):
             self._bar = None
 
 
+class StepDecay(Callback):
+    """Step learning-rate schedule: before each step, ``lr = max(base_lr * factor ** (step // every), floor)``.
+
+    Sets the rate of every parameter group of ``optimizers``. It keeps no state of its own
+    (the rate follows the trainer's step), so a resumed run continues the same schedule. The
+    DEC paper's pretraining divides by 10 every 20,000 steps (Xie et al. 2016, section 4.3);
+    VaDE's reference code multiplies by 0.9 every 10 epochs down to a floor.
+    """
+
+    def __init__(self, optimizers, base_lr: float, factor: float, every: int, floor: float = 0.0):
+        self.optimizers = list(optimizers)
+        self.base_lr, self.factor, self.floor = float(base_lr), float(factor), float(floor)
+        self.every = max(1, int(every))
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of ``step`` (0-based)."""
+        return max(self.base_lr * self.factor ** (step // self.every), self.floor)
+
+    def on_step_start(self, trainer):
+        lr = self.lr_at(trainer.step)
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+
 class TargetRefresh(Callback):
     """Every ``interval`` steps: soft-assign the WHOLE dataset, refresh the target, check the stop rule.
 

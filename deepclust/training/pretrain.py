@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.losses import reconstruction_loss
-from .callbacks import LossHistory, ProgressBar
+from .callbacks import LossHistory, ProgressBar, StepDecay
 from .checkpoint import CheckpointStore, attach_checkpoint
 from .device import autocast
 from .loop import Trainer
@@ -42,6 +42,7 @@ class PretrainConfig:
     noise_level: float = 0.2
     sparsity: float = 0.0
     layer_epochs: int = 10  # per layer pair, for mode="stacked"
+    lr_step: int = 0  # steps between divisions of lr by 10, restarting each stage; 0: constant
     seed: int = 0
     progress: bool = True
     checkpoint_every: int = 1000  # steps between checkpoints when a store is given
@@ -92,11 +93,14 @@ def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_f
     The one unsupervised training loop of autoencoder-style models: the optimiser, batch
     size, seed, progress bar and checkpoint cadence come from ``cfg``; with a ``store`` the
     phase is checkpointed (model, optimiser, history) and ``resume`` continues it. Returns
-    the loss history records.
+    the loss history records. With ``cfg.lr_step`` the learning rate is divided by 10 every
+    ``lr_step`` steps of this phase (the DEC paper's schedule, restarted for each stage).
     """
     opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg.momentum)
     history = LossHistory(phase, every=50)
     callbacks = [history, ProgressBar(phase, cfg.progress)]
+    if cfg.lr_step:
+        callbacks.insert(0, StepDecay((opt,), cfg.lr, 0.1, cfg.lr_step))
     trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks)
     trainer.max_steps = epochs * trainer.steps_per_epoch
     stage = phase.replace(" ", "-").replace("/", "-of-")

@@ -39,6 +39,9 @@ from .pretrain import PretrainConfig
 
 # fields of PretrainConfig that do not change the trained weights
 _NOT_IN_KEY = ("progress", "checkpoint_every")
+# fields added after the cache format, left out of the key at these (former behaviour) values
+# so that autoencoders cached before them are still found
+_ADDED_LATER = {"lr_step": 0}
 
 
 def data_fingerprint(X) -> str:
@@ -53,7 +56,8 @@ def data_fingerprint(X) -> str:
 
 def cache_key(network_config: dict, cfg: PretrainConfig, fingerprint: str) -> tuple[str, dict]:
     """``(key, inputs)``: the hex key and the JSON-able inputs it was made from."""
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_KEY}
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items()
+                if k not in _NOT_IN_KEY and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
     inputs = {"network": network_config, "pretraining": settings, "data": fingerprint,
               "torch": torch.__version__, "threads": torch.get_num_threads()}
     if cfg.optimizer == "adam":  # fused and foreach Adam round differently (training/optim.py)
