@@ -165,8 +165,10 @@ def test_dcec_needs_an_image_shape():
         make_estimator("dcec", input_shape=(4, 4, 1), verbose=False).fit(X)
 
 
-def test_stacked_pretraining_path():
-    est = fast("dec", pretrain="stacked", layer_epochs=1, pretrain_epochs=1, maxiter=30).fit(X)
+@pytest.mark.filterwarnings("ignore::deepclust.errors.CollapseWarning")  # one epoch a stage: the path, not the clusters
+@pytest.mark.parametrize("mode", ["stacked", "stacked-caffe"])
+def test_stacked_pretraining_path(mode):
+    est = fast("dec", pretrain=mode, layer_epochs=1, pretrain_epochs=1, maxiter=30).fit(X)
     phases = [r["phase"] for r in est.history_["pretrain"]]
     assert phases[0] == "pretrain layer 1/4" and phases[-1] == "pretrain"
 

@@ -6,9 +6,16 @@ import torch
 
 from deepclust.nn import MLPAutoencoder, target_distribution
 from deepclust.training import Callback, LossHistory, Trainer
-from deepclust.training.callbacks import StepDecay, TargetRefresh
+from deepclust.training.callbacks import MomentumBurnIn, StepDecay, TargetRefresh
 from deepclust.training.init import initial_clusters
-from deepclust.training.pretrain import PretrainConfig, corrupt, pretrain_autoencoder, train_epochs
+from deepclust.training.pretrain import (
+    CAFFE_INIT_STD,
+    STACKED_MODES,
+    PretrainConfig,
+    corrupt,
+    pretrain_autoencoder,
+    train_epochs,
+)
 
 
 class Recorder(Callback):
@@ -101,6 +108,98 @@ def test_step_decay_sets_every_group_before_each_step_and_stops_at_the_floor():
     assert StepDecay(opts, 0.1, 0.1, 20_000).lr_at(39_999) == pytest.approx(0.01)
 
 
+def test_step_decay_keeps_a_groups_rate_multiplier():
+    w, b = torch.nn.Parameter(torch.zeros(2, 2)), torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([{"params": [w]}, {"params": [b], "lr_scale": 2.0}], lr=0.5)
+    seen = []
+    Trainer(4, 1, 3, callbacks=[StepDecay((opt,), 0.5, 0.1, 2)]).run(
+        lambda idx: seen.append([g["lr"] for g in opt.param_groups]) or {})
+    np.testing.assert_allclose(seen, [[0.5, 1.0], [0.5, 1.0], [0.05, 0.1]])
+
+
+def test_momentum_burn_in_rises_linearly_then_holds():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    burn = MomentumBurnIn(opt, 0.9, 1000)
+    assert 0 < burn.momentum_at(0) < 1e-20  # not 0: PyTorch keeps no buffer for a momentum-0 step
+    assert [burn.momentum_at(s) for s in (250, 500, 1000, 5000)] == pytest.approx([0.225, 0.45, 0.9, 0.9])
+    seen = []
+    Trainer(10, 1, 3, callbacks=[MomentumBurnIn(opt, 0.9, 2)]).run(
+        lambda idx: seen.append(opt.param_groups[0]["momentum"]) or {})
+    assert seen[1:] == pytest.approx([0.45, 0.9]) and seen[0] < 1e-20
+    assert MomentumBurnIn(opt, 0.0, 10).momentum_at(0) == 0.0
+
+
+def test_a_burn_in_step_equals_caffes_momentum_update():
+    """Caffe's SGD (v = m v + lr g; w -= v) with its momentum ramp, against PyTorch's SGD driven by the callback."""
+    torch.manual_seed(0)
+    target = torch.randn(6)
+    w = torch.nn.Parameter(torch.zeros(6))
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+
+    def step(idx):
+        opt.zero_grad()
+        ((w - target) ** 2).sum().backward()
+        opt.step()
+        return {}
+
+    Trainer(10, 1, 5, callbacks=[MomentumBurnIn(opt, 0.9, 4)]).run(step)
+    ref, v = torch.zeros(6), torch.zeros(6)
+    for t in range(5):
+        v = 0.9 * min(t, 4) / 4 * v + 0.1 * 2 * (ref - target)
+        ref = ref - v
+    torch.testing.assert_close(w.detach(), ref)
+
+
+def _dropout_rates(monkeypatch, mode):
+    import deepclust.training.pretrain as pretrain
+
+    rates, real = [], pretrain.F.dropout
+    monkeypatch.setattr(pretrain.F, "dropout", lambda x, p, training: rates.append(p) or real(x, p, training))
+    ae = MLPAutoencoder(12, (8, 6, 3))
+    pretrain_autoencoder(ae, torch.rand(32, 12), PretrainConfig(mode=mode, epochs=1, layer_epochs=1, batch_size=32,
+                                                                optimizer="sgd", lr=0.1, progress=False))
+    return [tuple(rates[i:i + 2]) for i in range(0, len(rates), 2)]  # (input, code) of each pair's one step
+
+
+def test_caffe_stacked_pairs_leave_the_raw_data_and_the_embedding_uncorrupted(monkeypatch):
+    assert _dropout_rates(monkeypatch, "stacked") == [(0.2, 0.2)] * 3  # the paper's text: every pair
+    assert _dropout_rates(monkeypatch, "stacked-caffe") == [(0.0, 0.2), (0.2, 0.2), (0.2, 0.0)]
+
+
+def test_caffe_stacked_pairs_start_from_small_gaussians_whatever_the_networks_start(monkeypatch):
+    import deepclust.training.pretrain as pretrain
+
+    starts, groups, real_train = [], [], pretrain.train_epochs
+
+    def spy(X, cfg, params, *args, **kwargs):
+        params = list(params)
+        starts.append([p.detach().clone() for p in params])
+        return real_train(X, cfg, params, *args, **kwargs)
+
+    def spy_optimizer(name, params, lr, momentum):
+        groups.append([(len(g["params"]), g.get("lr", lr), g.get("lr_scale", 1.0)) for g in params])
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+    monkeypatch.setattr(pretrain, "train_epochs", spy)
+    monkeypatch.setattr(pretrain, "make_optimizer", spy_optimizer)
+    X = torch.rand(64, 30)
+    weights = []
+    for network_seed in (0, 1):
+        torch.manual_seed(network_seed)
+        ae = MLPAutoencoder(30, (200, 300, 3))
+        torch.manual_seed(7)  # the same dropout masks for both
+        pretrain_autoencoder(ae, X, PretrainConfig(mode="stacked-caffe", epochs=1, layer_epochs=1, batch_size=32,
+                                                   optimizer="sgd", lr=0.1, seed=3, progress=False))
+        weights.append(torch.cat([p.detach().flatten() for p in ae.parameters()]))
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)  # the network's own start is replaced
+    first_pair = starts[0]  # encoder weight, bias, decoder weight, bias of layer pair 1
+    assert first_pair[0].std().item() == pytest.approx(CAFFE_INIT_STD, rel=0.05)
+    assert first_pair[2].std().item() == pytest.approx(CAFFE_INIT_STD, rel=0.05)
+    assert not first_pair[1].any() and not first_pair[3].any()
+    assert groups[0] == [(2, 0.1, 1.0), (2, 0.2, 2.0)]  # weights at lr, biases at twice it
+    assert groups[3] == [(6, 0.1, 1.0), (6, 0.2, 2.0)]  # fine-tuning: all 6 layers
+
+
 def test_pretraining_learning_rate_steps_restart_for_each_stage(monkeypatch):
     """``lr_step`` divides the rate by 10 every ``lr_step`` steps of each phase, counted from that phase's start."""
     X = torch.rand(64, 5)
@@ -151,6 +250,9 @@ def test_corrupt_modes():
     PretrainConfig(epochs=20, batch_size=64, noise="dropout", sparsity=0.01, progress=False),
     PretrainConfig(mode="stacked", epochs=1, layer_epochs=1, batch_size=64, optimizer="sgd", lr=0.1,
                    progress=False),
+    # from N(0, 0.01) starts and with momentum ramped over 1,000 steps, more steps are needed
+    PretrainConfig(mode="stacked-caffe", epochs=30, layer_epochs=5, batch_size=64, optimizer="sgd", lr=0.3,
+                   progress=False),
 ])
 def test_pretraining_reduces_reconstruction_error(cfg):
     torch.manual_seed(0)
@@ -163,7 +265,7 @@ def test_pretraining_reduces_reconstruction_error(cfg):
     after = torch.nn.functional.mse_loss(ae(X)[1], X).item()
     assert after < 0.7 * before
     phases = {r["phase"] for r in history}
-    if cfg.mode == "stacked":
+    if cfg.mode in STACKED_MODES:
         assert phases == {"pretrain layer 1/3", "pretrain layer 2/3", "pretrain layer 3/3", "pretrain"}
     if cfg.sparsity:
         assert "sparsity" in history[0]

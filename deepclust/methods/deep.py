@@ -39,9 +39,12 @@ NETWORK_PARAMS = {
 }
 
 PRETRAIN_PARAMS = {
-    "pretrain": Param("end-to-end", (Options(("end-to-end", "stacked", "none")),),
+    "pretrain": Param("end-to-end", (Options(("end-to-end", "stacked", "stacked-caffe", "none")),),
                       "'end-to-end' (DEC-keras/IDEC/DCEC), 'stacked' (DEC paper's greedy layer-wise "
-                      "denoising pretraining, then fine-tuning) or 'none'"),
+                      "denoising pretraining, then fine-tuning), 'stacked-caffe' (the same as the DEC "
+                      "authors' Caffe code runs it: no corruption of the raw data or the embedding, "
+                      "N(0, 0.01) starts, biases at twice the rate, momentum ramped over 1,000 steps) "
+                      "or 'none'"),
     "pretrain_epochs": Param(50, (Interval("int", 0),),
                              "epochs of end-to-end (fine-tuning) pretraining; DEC-keras uses 300 for MNIST and "
                              "Fashion-MNIST, 50 for USPS and Reuters, DCEC 200 (DCEC's default here) — 50 keeps a "
@@ -56,7 +59,7 @@ PRETRAIN_PARAMS = {
     "noise": Param("none", (Options(("none", "dropout", "gaussian")),), "input corruption of a denoising autoencoder"),
     "noise_level": Param(0.2, (Interval("real", 0),), "dropout rate or Gaussian std of the corruption"),
     "sparsity": Param(0.0, (Interval("real", 0),), "weight of an L1 penalty on the embedding (sparse autoencoder)"),
-    "layer_epochs": Param(10, (positive_int(),), "epochs per layer pair for pretrain='stacked'"),
+    "layer_epochs": Param(10, (positive_int(),), "epochs per layer pair for pretrain='stacked' or 'stacked-caffe'"),
     "pretrain_lr_step": Param(0, (Interval("int", 0),),
                               "divide the pretraining learning rate by 10 every this many steps, restarting for "
                               "each layer pair and for fine-tuning (the DEC paper: 20,000); 0 keeps it constant"),

@@ -107,7 +107,8 @@ class ProgressBar(Callback):
 class StepDecay(Callback):
     """Step learning-rate schedule: before each step, ``lr = max(base_lr * factor ** (step // every), floor)``.
 
-    Sets the rate of every parameter group of ``optimizers``. It keeps no state of its own
+    Sets the rate of every parameter group of ``optimizers`` (times the group's ``lr_scale``
+    where it has one, e.g. Caffe's doubled bias rate). It keeps no state of its own
     (the rate follows the trainer's step), so a resumed run continues the same schedule. The
     DEC paper's pretraining divides by 10 every 20,000 steps (Xie et al. 2016, section 4.3);
     VaDE's reference code multiplies by 0.9 every 10 epochs down to a floor.
@@ -126,7 +127,31 @@ class StepDecay(Callback):
         lr = self.lr_at(trainer.step)
         for opt in self.optimizers:
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
+class MomentumBurnIn(Callback):
+    """Raise SGD's momentum linearly from 0 to ``momentum`` over the first ``steps`` steps.
+
+    Before step ``t < steps`` every parameter group of ``optimizer`` gets momentum
+    ``momentum * t / steps``; from step ``steps`` on, ``momentum``. This is the
+    ``momentum_burnin`` of the Caffe solver in the DEC authors' code (piiswrong/dec, 1,000 steps
+    for every pretraining stage). At step 0 the momentum is a negligible positive number rather
+    than 0: PyTorch keeps no momentum buffer for a step taken with momentum 0, and its first
+    buffer is the gradient itself whatever the momentum, so the updates equal Caffe's. Keeps no
+    state of its own (it follows the trainer's step), so a resumed run continues the ramp.
+    """
+
+    def __init__(self, optimizer, momentum: float, steps: int):
+        self.optimizer, self.momentum, self.steps = optimizer, float(momentum), max(1, int(steps))
+
+    def momentum_at(self, step: int) -> float:
+        """The momentum of ``step`` (0-based)."""
+        return max(self.momentum * min(step, self.steps) / self.steps, 1e-30 if self.momentum else 0.0)
+
+    def on_step_start(self, trainer):
+        for group in self.optimizer.param_groups:
+            group["momentum"] = self.momentum_at(trainer.step)
 
 
 class TargetRefresh(Callback):

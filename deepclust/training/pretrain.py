@@ -6,6 +6,13 @@
   its mirrored decoder layer are trained as a one-hidden-layer denoising autoencoder on the
   outputs of the layers below, with 20% dropout on their inputs; then the whole network is
   fine-tuned end to end without dropout.
+* ``stacked-caffe`` — the same scheme as the DEC authors' Caffe code runs it (piiswrong/dec,
+  ``dec/pretrain.py``), where it differs from the paper's text: the first pair's input (the raw
+  data) and the last pair's code (the embedding) are not corrupted; each pair starts from
+  Gaussian weights of std 0.01 and zero biases (whatever ``weight_init`` says); biases learn at
+  twice the learning rate (Caffe's ``blobs_lr: 2``), and SGD's momentum rises linearly from 0
+  over the first 1,000 steps of every stage, fine-tuning included (``momentum_burnin: 1000``).
+  Not reproduced: Caffe reads batches in the stored order, unshuffled.
 * ``noise`` makes it a denoising autoencoder (``"dropout"``: masking noise as in DEC;
   ``"gaussian"``: additive noise of std ``noise_level``); ``sparsity`` adds an L1 penalty on
   the embedding (a sparse autoencoder).
@@ -20,7 +27,7 @@ import torch.nn.functional as F
 
 from ..nn.autoencoders import MLPAutoencoder
 from ..nn.losses import reconstruction_loss
-from .callbacks import LossHistory, ProgressBar, StepDecay
+from .callbacks import LossHistory, MomentumBurnIn, ProgressBar, StepDecay
 from .checkpoint import CheckpointStore, attach_checkpoint
 from .device import autocast
 from .loop import Trainer
@@ -31,7 +38,7 @@ from .optim import make_optimizer
 class PretrainConfig:
     """Settings of one pretraining run (the estimators fill it from their parameters)."""
 
-    mode: str = "end-to-end"  # "end-to-end", "stacked" or "none"
+    mode: str = "end-to-end"  # "end-to-end", "stacked", "stacked-caffe" or "none"
     epochs: int = 50
     batch_size: int = 256
     optimizer: str = "adam"
@@ -41,7 +48,7 @@ class PretrainConfig:
     noise: str = "none"  # "none", "dropout" or "gaussian"
     noise_level: float = 0.2
     sparsity: float = 0.0
-    layer_epochs: int = 10  # per layer pair, for mode="stacked"
+    layer_epochs: int = 10  # per layer pair, for the stacked modes
     lr_step: int = 0  # steps between divisions of lr by 10, restarting each stage; 0: constant
     seed: int = 0
     progress: bool = True
@@ -52,6 +59,11 @@ class PretrainConfig:
         for f in fields(self):
             if f.type == "float":  # annotations are strings (postponed evaluation)
                 setattr(self, f.name, float(getattr(self, f.name)))
+
+
+STACKED_MODES = ("stacked", "stacked-caffe")
+CAFFE_MOMENTUM_BURNIN = 1000  # steps of dec/pretrain.py's solvers
+CAFFE_INIT_STD = 0.01  # std of the Gaussian start of each layer pair in dec/pretrain.py
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float) -> torch.Tensor:
@@ -73,17 +85,26 @@ def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig, store: Checkp
     checkpointed; with ``resume``, finished stages are loaded instead of retrained and an
     unfinished one continues from its last checkpoint.
     """
-    if cfg.mode == "none" or cfg.epochs <= 0 and cfg.mode != "stacked":
+    stacked = cfg.mode in STACKED_MODES
+    if cfg.mode == "none" or cfg.epochs <= 0 and not stacked:
         return []
     history: list[dict] = []
-    if cfg.mode == "stacked":
+    if stacked:
         if not isinstance(ae, MLPAutoencoder):
             raise ValueError("stacked pretraining needs the fully connected autoencoder")
         for layer in range(ae.n_layers):
             history += _train_layer_pair(ae, X, layer, cfg, store, resume)
     if cfg.epochs > 0:
-        history += _train_end_to_end(ae, X, cfg, "none" if cfg.mode == "stacked" else cfg.noise, store, resume)
+        history += _train_end_to_end(ae, X, cfg, "none" if stacked else cfg.noise, store, resume)
     return history
+
+
+def _caffe_groups(params, lr: float) -> list[dict]:
+    """Caffe's rates in the DEC code: weights at ``lr``, biases (1-d tensors) at twice it."""
+    params = list(params)
+    weights = [p for p in params if p.dim() > 1]
+    biases = [p for p in params if p.dim() == 1]
+    return [{"params": weights}, {"params": biases, "lr": 2 * lr, "lr_scale": 2.0}]
 
 
 def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn, model, store=None,
@@ -94,13 +115,18 @@ def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_f
     size, seed, progress bar and checkpoint cadence come from ``cfg``; with a ``store`` the
     phase is checkpointed (model, optimiser, history) and ``resume`` continues it. Returns
     the loss history records. With ``cfg.lr_step`` the learning rate is divided by 10 every
-    ``lr_step`` steps of this phase (the DEC paper's schedule, restarted for each stage).
+    ``lr_step`` steps of this phase (the DEC paper's schedule, restarted for each stage). With
+    ``cfg.mode == "stacked-caffe"`` biases learn at twice the rate and SGD's momentum is ramped
+    up over the phase's first steps, as the DEC authors' Caffe solvers do.
     """
-    opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg.momentum)
+    caffe = cfg.mode == "stacked-caffe"
+    opt = make_optimizer(cfg.optimizer, _caffe_groups(params, cfg.lr) if caffe else params, cfg.lr, cfg.momentum)
     history = LossHistory(phase, every=50)
     callbacks = [history, ProgressBar(phase, cfg.progress)]
     if cfg.lr_step:
         callbacks.insert(0, StepDecay((opt,), cfg.lr, 0.1, cfg.lr_step))
+    if caffe and cfg.optimizer == "sgd":
+        callbacks.insert(0, MomentumBurnIn(opt, cfg.momentum, CAFFE_MOMENTUM_BURNIN))
     trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks)
     trainer.max_steps = epochs * trainer.steps_per_epoch
     stage = phase.replace(" ", "-").replace("/", "-of-")
@@ -133,9 +159,23 @@ def _train_end_to_end(ae, X, cfg: PretrainConfig, noise: str, store=None, resume
     return train_epochs(X, cfg, ae.parameters(), cfg.epochs, "pretrain", loss_fn, ae, store, resume)
 
 
+@torch.no_grad()
+def _caffe_start(layers, seed: int) -> None:
+    """Gaussian weights of std :data:`CAFFE_INIT_STD` and zero biases, drawn from their own generator."""
+    gen = torch.Generator().manual_seed(seed)
+    for lin in layers:
+        lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen) * CAFFE_INIT_STD)
+        lin.bias.zero_()
+
+
 def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig, store=None, resume=False) -> list[dict]:
     enc, dec = ae.encoder_layers[layer], ae.decoder_layers[layer]
     last = layer == ae.n_layers - 1
+    caffe = cfg.mode == "stacked-caffe"
+    p_input = 0.0 if caffe and layer == 0 else 0.2  # the code does not corrupt the raw data...
+    p_code = 0.0 if caffe and last else 0.2  # ...nor the embedding
+    if caffe:  # a resumed stage loads its checkpoint over this start
+        _caffe_start((enc, dec), cfg.seed * 1009 + layer)
 
     @torch.no_grad()
     def below(xb):  # clean output of the already trained layers under this one
@@ -145,9 +185,9 @@ def _train_layer_pair(ae: MLPAutoencoder, X, layer: int, cfg: PretrainConfig, st
 
     def loss_fn(xb):
         h = below(xb)
-        code = enc(F.dropout(h, p=0.2, training=True))
+        code = enc(F.dropout(h, p=p_input, training=True))
         code = code if last else torch.relu(code)  # the embedding layer is linear
-        rec = dec(F.dropout(code, p=0.2, training=True))
+        rec = dec(F.dropout(code, p=p_code, training=True))
         rec = rec if layer == 0 else torch.relu(rec)  # the first pair reconstructs raw data
         return {"reconstruction": reconstruction_loss(rec.float(), h, "mse")}
 
