@@ -107,11 +107,15 @@ def main() -> None:
         "stop": est.stop_reason_, "steps": est.n_iter_, "seconds": round(seconds, 1),
         "phase_seconds": {k: round(v, 1) for k, v in est.phase_seconds_.items()},
         "embedding_norm_median": start["norm"],
-        "cpu": cpu_description(), "cpu_steal": steal_fraction(ticks, cpu_ticks()),
-        "versions": library_versions(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
+    append_record(args.out, record, ticks)
+
+
+def append_record(out: Path, record: dict, ticks) -> None:
+    """Add the CPU, its steal since ``ticks`` and the library versions to ``record``; append it to ``out``."""
+    record.update(cpu=cpu_description(), cpu_steal=steal_fraction(ticks, cpu_ticks()), versions=library_versions())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a") as f:
         f.write(json.dumps(record) + "\n")
     print(json.dumps(record))
 

@@ -12,7 +12,9 @@
   Gaussian weights of std 0.01 and zero biases (whatever ``weight_init`` says); biases learn at
   twice the learning rate (Caffe's ``blobs_lr: 2``), and SGD's momentum rises linearly from 0
   over the first 1,000 steps of every stage, fine-tuning included (``momentum_burnin: 1000``).
-  Not reproduced: Caffe reads batches in the stored order, unshuffled.
+  Not reproduced: Caffe reads batches in the stored order, unshuffled. The data scale is the
+  caller's: the code feeds pixels x 0.02 with lr 0.1 on half the squared error, i.e. rows x 5.1
+  and ``lr=0.05`` here (``benchmarks/dec_caffe_scale.py``).
 * ``noise`` makes it a denoising autoencoder (``"dropout"``: masking noise as in DEC;
   ``"gaussian"``: additive noise of std ``noise_level``); ``sparsity`` adds an L1 penalty on
   the embedding (a sparse autoencoder).
