@@ -134,9 +134,8 @@ def test_same_seed_same_labels():
     assert np.array_equal(a, b)
 
 
-def test_batch_order_data_takes_the_clustering_batches_in_data_order(monkeypatch):
-    """batch_order='data' walks the data in order, last batch partial, then starts again (as the
-    references); the default shuffles every epoch."""
+def _clustering_batches(monkeypatch, maxiter, **kw):
+    """The index batches of a small DEC fit's clustering phase."""
     import deepclust.methods.dec as dec_module
     from deepclust.training.loop import Trainer
 
@@ -147,15 +146,76 @@ def test_batch_order_data_takes_the_clustering_batches_in_data_order(monkeypatch
             return super().run(lambda idx: (seen.append(idx.clone()), step_fn(idx))[1])
 
     monkeypatch.setattr(dec_module, "Trainer", Spy)
-    fast("dec", pretrain_epochs=1, maxiter=9, update_interval=100, batch_size=256, batch_order="data").fit(X)
+    fast("dec", pretrain_epochs=1, maxiter=maxiter, update_interval=100, batch_size=256, **kw).fit(X)
+    return seen
+
+
+def test_batch_order_data_takes_the_clustering_batches_in_data_order(monkeypatch):
+    """batch_order='data' walks the data in order, last batch partial, then starts again (as the
+    references); the default shuffles every epoch."""
+    seen = _clustering_batches(monkeypatch, 9, batch_order="data")
     assert len(seen) == 9 and all(torch.equal(seen[i], torch.arange(i * 256, (i + 1) * 256)) for i in range(7))
     assert torch.equal(seen[7], torch.arange(1792, 1797)) and torch.equal(seen[8], torch.arange(256))
-    seen.clear()
-    fast("dec", pretrain_epochs=1, maxiter=8, update_interval=100, batch_size=256).fit(X)
+    seen = _clustering_batches(monkeypatch, 8)
     assert not torch.equal(seen[0], torch.arange(256))
     assert sorted(torch.cat(seen[:8]).tolist()) == list(range(1797))  # one epoch: every point once
     with pytest.raises(InputError, match="batch_order"):
         make_estimator("dec", batch_order="sorted", verbose=False).fit(X)
+
+
+def test_batch_order_cyclic_reads_the_data_as_a_ring(monkeypatch):
+    """batch_order='cyclic' (the DEC authors' Caffe code): every batch full, running over the end into the start."""
+    seen = _clustering_batches(monkeypatch, 9, batch_order="cyclic")
+    assert len(seen) == 9 and all(len(b) == 256 for b in seen)
+    assert torch.equal(seen[7], torch.arange(1792, 2048) % 1797) and torch.equal(seen[8], torch.arange(251, 507))
+
+
+def _clustering_optimizer(monkeypatch, **kw):
+    import deepclust.methods.dec as dec_module
+
+    made, real = [], dec_module.make_optimizer
+    monkeypatch.setattr(dec_module, "make_optimizer", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    est = fast("dec", pretrain_epochs=1, maxiter=5, **kw).fit(X)
+    return est, made[-1]
+
+
+def test_bias_lr_scale_gives_the_biases_their_own_rate(monkeypatch):
+    est, opt = _clustering_optimizer(monkeypatch, bias_lr_scale=2.0, lr=0.05)
+    weights, biases = opt.param_groups
+    assert (weights["lr"], biases["lr"], biases["lr_scale"]) == (0.05, 0.1, 2.0)
+    assert all(p.dim() == 1 for p in biases["params"]) and len(biases["params"]) == 4  # the 4 encoder layers
+    assert any(p is est.cluster_centers_t_ for p in weights["params"])  # the centres learn at lr
+    _, opt = _clustering_optimizer(monkeypatch)
+    assert len(opt.param_groups) == 1 and opt.param_groups[0]["lr"] == 0.01  # the default: one rate
+
+
+def test_momentum_restart_at_every_step_equals_sgd_without_momentum():
+    """momentum_restart clears the SGD momentum at each refresh (the DEC authors' Caffe code starts
+    a new solver run per refresh); refreshed every step, the training is momentum-free SGD."""
+    common = dict(pretrain_epochs=2, maxiter=12, update_interval=1, tol=0.0)
+    restarted = fast("dec", momentum=0.9, momentum_restart=True, **common).fit(X)
+    plain = fast("dec", momentum=0.0, **common).fit(X)
+    with_momentum = fast("dec", momentum=0.9, **common).fit(X)
+    np.testing.assert_array_equal(restarted.cluster_centers_, plain.cluster_centers_)
+    assert not np.array_equal(restarted.cluster_centers_, with_momentum.cluster_centers_)
+
+
+def test_pretraining_batch_order_reaches_the_trainer(monkeypatch):
+    import deepclust.training.pretrain as pretrain
+    from deepclust.training.loop import Trainer
+
+    orders = []
+
+    class Spy(Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            orders.append(self.order)
+
+    monkeypatch.setattr(pretrain, "Trainer", Spy)
+    fast("dec", pretrain_epochs=1, maxiter=2, pretrain_batch_order="cyclic").fit(X)
+    assert orders == ["cyclic"]
+    with pytest.raises(InputError, match="pretrain_batch_order"):
+        make_estimator("dec", pretrain_batch_order="sorted", verbose=False).fit(X)
 
 
 def test_dcec_needs_an_image_shape():

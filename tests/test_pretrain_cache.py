@@ -85,15 +85,17 @@ def test_integer_and_float_settings_give_one_key():
     assert as_int == as_float and isinstance(as_int[1]["pretraining"]["lr"], float)
 
 
-def test_a_constant_learning_rate_keeps_the_key_it_had_before_lr_step_existed():
-    """``lr_step`` came later: at 0 it is left out of the key, so older cache entries are still found."""
+@pytest.mark.parametrize("field, value", [("lr_step", 20_000), ("batch_order", "cyclic")])
+def test_settings_added_later_keep_the_key_at_their_former_behaviour(field, value):
+    """``lr_step`` and ``batch_order`` came later: at 0 and "shuffle" (what pretraining did before
+    them) they are left out of the key, so older cache entries are still found."""
     from deepclust.training.pretrain import PretrainConfig
     from deepclust.training.pretrain_cache import cache_key
 
     key, inputs = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd"), "f")
-    stepped, stepped_inputs = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", lr_step=20_000), "f")
-    assert "lr_step" not in inputs["pretraining"] and stepped_inputs["pretraining"]["lr_step"] == 20_000
-    assert key != stepped
+    other, other_inputs = cache_key({"kind": "mlp"}, PretrainConfig(optimizer="sgd", **{field: value}), "f")
+    assert field not in inputs["pretraining"] and other_inputs["pretraining"][field] == value
+    assert key != other
 
 
 def test_a_resumed_pretraining_is_marked_in_the_cache_and_in_the_fits_that_load_it(tmp_path):

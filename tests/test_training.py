@@ -6,7 +6,7 @@ import torch
 
 from deepclust.nn import MLPAutoencoder, target_distribution
 from deepclust.training import Callback, LossHistory, Trainer
-from deepclust.training.callbacks import MomentumBurnIn, StepDecay, TargetRefresh
+from deepclust.training.callbacks import MomentumBurnIn, OptimizerRestart, StepDecay, TargetRefresh
 from deepclust.training.init import initial_clusters
 from deepclust.training.pretrain import (
     CAFFE_INIT_STD,
@@ -48,6 +48,50 @@ def test_trainer_order_depends_only_on_seed_and_step():
     assert resumed == full[4:]
     _, other = _run(10, 4, 7, seed=4)
     assert other != full
+
+
+def test_trainer_batch_orders():
+    """'data': stored order, last batch of each pass partial; 'cyclic': stored order as a ring, every batch full."""
+    def batches(order, steps=5, start_step=0):
+        rec = Recorder()
+        t = Trainer(10, 4, steps, callbacks=[rec], order=order)
+        t.step = start_step
+        t.run(lambda idx: {"idx": idx.tolist()})
+        return rec.batches
+
+    assert batches("data") == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3], [4, 5, 6, 7]]
+    assert batches("cyclic") == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1], [2, 3, 4, 5], [6, 7, 8, 9]]
+    assert batches("cyclic", start_step=3) == batches("cyclic")[3:]  # a resumed run continues the ring
+    with pytest.raises(ValueError, match="unknown batch order 'sorted'"):
+        Trainer(10, 4, 5, order="sorted")
+
+
+def test_optimizer_restart_clears_the_momentum_at_each_interval():
+    """Restarted every step, SGD with momentum takes plain gradient steps: the same as momentum 0."""
+    torch.manual_seed(0)
+    target = torch.randn(5)
+    finals = []
+    for momentum, restart in ((0.9, True), (0.0, False), (0.9, False)):
+        w = torch.nn.Parameter(torch.zeros(5))
+        opt = torch.optim.SGD([w], lr=0.1, momentum=momentum)
+
+        def step(idx, w=w, opt=opt):
+            opt.zero_grad()
+            ((w - target) ** 2).sum().backward()
+            opt.step()
+            return {}
+
+        Trainer(10, 1, 6, callbacks=[OptimizerRestart(opt, 1)] if restart else []).run(step)
+        finals.append(w.detach().clone())
+    torch.testing.assert_close(finals[0], finals[1], rtol=0, atol=0)
+    assert not torch.allclose(finals[0], finals[2])
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    opt.state["x"] = {"momentum_buffer": torch.ones(1)}
+    restart = OptimizerRestart(opt, 3)
+    for step, kept in ((4, True), (6, False)):
+        opt.state["x"] = {"momentum_buffer": torch.ones(1)}
+        restart.on_step_start(type("T", (), {"step": step})())
+        assert ("x" in opt.state) == kept
 
 
 def test_request_stop_and_loss_history():

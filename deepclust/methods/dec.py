@@ -7,7 +7,11 @@
   two refreshes, or after ``maxiter`` steps. Clustering-phase defaults are the DEC-keras
   reference's (SGD, lr 0.01, momentum 0.9, batch 256, update interval 140, tol 0.001,
   20,000 steps). The references take mini-batches in the data's order; ours shuffles them
-  every epoch unless ``batch_order="data"``.
+  every epoch unless ``batch_order="data"`` (or ``"cyclic"``). The DEC authors' Caffe code
+  differs from DEC-keras in its clustering phase too: it refreshes the target every 20 steps,
+  reads the data as a ring (``batch_order="cyclic"``), trains biases at twice the rate
+  (``bias_lr_scale=2``) and restarts its solver, momentum at zero, after every refresh
+  (``momentum_restart=True``); there is no step limit (``maxiter``).
 * IDEC — X. Guo, L. Gao, X. Liu, J. Yin, "Improved Deep Embedded Clustering with Local
   Structure Preservation", IJCAI 2017: keeps the decoder and minimises
   L = Lr + gamma * Lc (gamma = 0.1), with Adam as in the reference for MNIST.
@@ -23,12 +27,12 @@ from __future__ import annotations
 import torch
 
 from ..nn.losses import kl_divergence, reconstruction_loss, student_t_assignment, target_distribution
-from ..params import NONE, Interval, Options, Param, install_params, positive_int, with_defaults
+from ..params import BOOL, NONE, Interval, Options, Param, install_params, positive_int, with_defaults
 from ..registry import register
-from ..training.callbacks import LossHistory, ProgressBar, TargetRefresh
+from ..training.callbacks import LossHistory, OptimizerRestart, ProgressBar, TargetRefresh
 from ..training.device import autocast, map_batches
 from ..training.loop import Trainer
-from ..training.optim import make_optimizer
+from ..training.optim import bias_rate_groups, make_optimizer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
 
 DEC_PARAMS = {
@@ -42,13 +46,20 @@ DEC_PARAMS = {
     "update_interval": Param(140, (positive_int(),), "steps between target refreshes over the whole dataset"),
     "tol": Param(0.001, (Interval("real", 0),), "stop when fewer than this fraction of labels change"),
     "batch_size": Param(256, (positive_int(),), "mini-batch size of the clustering phase"),
-    "batch_order": Param("shuffle", (Options(("shuffle", "data")),),
-                         "order of the clustering mini-batches: 'shuffle' (a seeded permutation every epoch) "
-                         "or 'data' (the data's own order, the last batch partial, as the DEC-keras, IDEC and "
-                         "DCEC reference code take them)"),
+    "batch_order": Param("shuffle", (Options(("shuffle", "data", "cyclic")),),
+                         "order of the clustering mini-batches: 'shuffle' (a seeded permutation every epoch), "
+                         "'data' (the data's own order, the last batch partial, as the DEC-keras, IDEC and "
+                         "DCEC reference code take them) or 'cyclic' (the data's order read as a ring, every "
+                         "batch full, as the DEC authors' Caffe code reads its database)"),
     "optimizer": Param("sgd", (Options(("sgd", "adam")),), "optimiser of the clustering phase"),
     "lr": Param(0.01, (Interval("real", 0, low_open=True),), "learning rate of the clustering phase"),
     "momentum": Param(0.9, (Interval("real", 0, 1),), "SGD momentum of the clustering phase"),
+    "bias_lr_scale": Param(1.0, (Interval("real", 0, low_open=True),),
+                           "learning-rate multiplier of the network's biases in the clustering phase (2 in the "
+                           "DEC authors' Caffe code, blobs_lr 1 and 2)"),
+    "momentum_restart": Param(False, (BOOL,),
+                              "clear the optimiser's state (momentum) at every target refresh, as the DEC authors' "
+                              "Caffe code does by starting a new solver run after each refresh"),
 }
 
 _TABLE = {**DEC_PARAMS, **NETWORK_PARAMS, **PRETRAIN_PARAMS, **RUNTIME_PARAMS}
@@ -64,14 +75,18 @@ class DEC(DeepClusterer):
         self.cluster_centers_t_ = torch.nn.Parameter(torch.as_tensor(centers, device=self.device_))
         use_decoder = self.gamma is not None
         params = list(net.parameters()) if use_decoder else net.encoder_parameters()
-        opt = make_optimizer(self.optimizer, [*params, self.cluster_centers_t_], self.lr, self.momentum)
+        # the centres (a 2-d tensor) learn at the weights' rate
+        groups = bias_rate_groups([*params, self.cluster_centers_t_], self.lr, self.bias_lr_scale)
+        opt = make_optimizer(self.optimizer, groups, self.lr, self.momentum)
         refresh = TargetRefresh(self.update_interval, self.tol, assign=lambda: self._soft_assign(X_t),
                                 target=target_distribution, initial_labels=init_labels,
                                 monitor_labels=self._monitor_labels)
         history = LossHistory("clustering", every=max(1, self.update_interval // 2))
-        trainer = Trainer(X_t.shape[0], self.batch_size, self.maxiter, seed=seed,
-                          callbacks=[refresh, history, ProgressBar(self.method_name, self.verbose)],
-                          shuffle=self.batch_order == "shuffle")
+        callbacks = [refresh, history, ProgressBar(self.method_name, self.verbose)]
+        if self.momentum_restart:
+            callbacks.insert(1, OptimizerRestart(opt, self.update_interval))
+        trainer = Trainer(X_t.shape[0], self.batch_size, self.maxiter, seed=seed, callbacks=callbacks,
+                          order=self.batch_order)
         objects = {"model": net, "centers": torch.nn.ParameterDict({"centers": self.cluster_centers_t_}),
                    "optimizer": opt, "refresh": refresh, "history": history}
 

@@ -63,6 +63,11 @@ PRETRAIN_PARAMS = {
     "pretrain_lr_step": Param(0, (Interval("int", 0),),
                               "divide the pretraining learning rate by 10 every this many steps, restarting for "
                               "each layer pair and for fine-tuning (the DEC paper: 20,000); 0 keeps it constant"),
+    "pretrain_batch_order": Param("shuffle", (Options(("shuffle", "data", "cyclic")),),
+                                  "order of the pretraining mini-batches: 'shuffle' (a seeded permutation every "
+                                  "epoch, as Keras fits), 'data' (the data's order, the last batch of each pass "
+                                  "partial) or 'cyclic' (the data's order read as a ring, every batch full, as the "
+                                  "DEC authors' Caffe code reads its database)"),
 }
 
 RUNTIME_PARAMS = {
@@ -148,7 +153,8 @@ class AutoencoderMixin:
             optimizer=self.pretrain_optimizer, lr=self.pretrain_lr, momentum=self.pretrain_momentum,
             loss=self.reconstruction_loss,
             noise=self.noise, noise_level=self.noise_level, sparsity=self.sparsity,
-            layer_epochs=self.layer_epochs, lr_step=self.pretrain_lr_step, seed=seed, progress=self.verbose,
+            layer_epochs=self.layer_epochs, lr_step=self.pretrain_lr_step, batch_order=self.pretrain_batch_order,
+            seed=seed, progress=self.verbose,
             checkpoint_every=self.checkpoint_every,
         )
 

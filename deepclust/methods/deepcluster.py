@@ -235,7 +235,7 @@ class DeepCluster(BaseClusterer):
         head_opt = make_optimizer("sgd", net.head.parameters(), self.lr, 0.0, weight_decay=self.weight_decay)
         order = torch.from_numpy(uniform_over_labels(labels, X_t.shape[0], rng))
         targets = torch.from_numpy(labels).to(self.device_)
-        trainer = Trainer(len(order), self.batch_size, 0, seed=seed + epoch, shuffle=False)
+        trainer = Trainer(len(order), self.batch_size, 0, seed=seed + epoch, order="data")
         trainer.max_steps = trainer.steps_per_epoch
         losses = []
         net.train()

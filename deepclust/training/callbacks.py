@@ -154,6 +154,23 @@ class MomentumBurnIn(Callback):
             group["momentum"] = self.momentum_at(trainer.step)
 
 
+class OptimizerRestart(Callback):
+    """Clear ``optimizer``'s state (SGD's momentum, Adam's moments) every ``interval`` steps.
+
+    The DEC authors' Caffe code (piiswrong/dec, ``dec/dec.py``) runs each stretch between two
+    target refreshes as a new solver from saved weights, so its momentum starts from zero at
+    every refresh; with ``interval`` = the refresh interval this does the same. Keeps no state
+    of its own (it follows the trainer's step).
+    """
+
+    def __init__(self, optimizer, interval: int):
+        self.optimizer, self.interval = optimizer, max(1, int(interval))
+
+    def on_step_start(self, trainer):
+        if trainer.step % self.interval == 0:
+            self.optimizer.state.clear()
+
+
 class TargetRefresh(Callback):
     """Every ``interval`` steps: soft-assign the WHOLE dataset, refresh the target, check the stop rule.
 

@@ -3,9 +3,12 @@
 A method supplies ``step_fn(indices) -> {loss component: value}`` (it computes the loss on
 those samples and takes an optimiser step); the trainer walks mini-batches, calls the
 callbacks and stops at ``max_steps`` or when a callback asks. A NaN or infinite loss
-component stops training with :class:`~deepclust.errors.TrainingError`. Batch order is a seeded
-permutation per epoch derived from ``(seed, epoch)``, so a resumed run sees exactly the
-batches an uninterrupted one would.
+component stops training with :class:`~deepclust.errors.TrainingError`. Batch order (``order``)
+is a seeded permutation per epoch derived from ``(seed, epoch)`` (``"shuffle"``), the data's own
+order with the last batch of each pass partial (``"data"``, as Keras' ``shuffle=False``), or the
+data read as a ring, every batch full and running over the end into the start (``"cyclic"``, as
+Caffe's data layer reads its database). Each depends only on the seed and the step, so a resumed
+run sees exactly the batches an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ def request_interrupt() -> None:
     _INTERRUPT.set()
 
 
+BATCH_ORDERS = ("shuffle", "data", "cyclic")
+
+
 class Trainer:
-    """Run ``step_fn`` over shuffled mini-batches of ``n_samples`` indices with callbacks.
+    """Run ``step_fn`` over mini-batches of ``n_samples`` indices (in ``order``) with callbacks.
 
     Attributes
     ----------
@@ -38,19 +44,21 @@ class Trainer:
     """
 
     def __init__(self, n_samples: int, batch_size: int, max_steps: int, *, seed: int = 0,
-                 callbacks=(), shuffle: bool = True):
+                 callbacks=(), order: str = "shuffle"):
+        if order not in BATCH_ORDERS:
+            raise ValueError(f"unknown batch order {order!r}; expected one of {BATCH_ORDERS}")
         self.n_samples = int(n_samples)
         self.batch_size = int(min(batch_size, n_samples))
         self.max_steps = int(max_steps)
         self.seed = int(seed)
         self.callbacks = list(callbacks)
-        self.shuffle = shuffle
+        self.order = order
         self.step = 0
         self.stop_reason: str | None = None
 
     @property
     def steps_per_epoch(self) -> int:
-        """Mini-batches per pass over the data (the last one may be smaller)."""
+        """Mini-batches per pass over the data (the last one may be smaller, except in ``"cyclic"`` order)."""
         return math.ceil(self.n_samples / self.batch_size)
 
     def request_stop(self, reason: str) -> None:
@@ -58,8 +66,8 @@ class Trainer:
         self.stop_reason = reason
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
-        """The sample order of ``epoch``: a permutation seeded by ``(seed, epoch)``."""
-        if not self.shuffle:
+        """The sample order of ``epoch``: a permutation seeded by ``(seed, epoch)``, or the data's order."""
+        if self.order != "shuffle":
             return torch.arange(self.n_samples)
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(self.n_samples, generator=g)
@@ -83,7 +91,10 @@ class Trainer:
                 cb.on_step_start(self)
             if self.stop_reason:
                 break
-            idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+            if self.order == "cyclic":
+                idx = (torch.arange(self.batch_size) + self.step * self.batch_size) % self.n_samples
+            else:
+                idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
             logs = step_fn(idx)
             bad = {k: v for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)}
             if bad:

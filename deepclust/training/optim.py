@@ -70,16 +70,33 @@ def _flush_periodically(optimizer: torch.optim.Optimizer) -> None:
     optimizer.register_step_post_hook(hook)
 
 
+def bias_rate_groups(params, lr: float, bias_scale: float) -> list:
+    """``params`` as optimiser groups: weights at ``lr``, biases (1-d tensors) at ``bias_scale * lr``.
+
+    Caffe's ``blobs_lr: 1, 2`` in the DEC authors' code (biases at twice the rate). The bias
+    group carries ``lr_scale`` so that schedules (:class:`~deepclust.training.callbacks.StepDecay`)
+    keep the ratio. With ``bias_scale == 1`` the parameters are returned as one plain list.
+    """
+    params = list(params)
+    if bias_scale == 1:
+        return params
+    weights = [p for p in params if p.dim() > 1]
+    biases = [p for p in params if p.dim() == 1]
+    return [{"params": weights}, {"params": biases, "lr": bias_scale * lr, "lr_scale": float(bias_scale)}]
+
+
 def make_optimizer(name: str, params, lr: float, momentum: float = 0.9, **options) -> torch.optim.Optimizer:
-    """``"adam"`` (fused where available) or ``"sgd"`` (with ``momentum``) over ``params``.
+    """``"adam"`` (fused where available) or ``"sgd"`` (with ``momentum``) over ``params``
+    (tensors, or parameter groups as :func:`bias_rate_groups` makes them).
 
     ``options`` go to the PyTorch optimiser (e.g. ``eps`` for Adam, ``weight_decay``). The
     optimiser sweeps its parameters and state for subnormal values every :data:`FLUSH_EVERY`
     steps (see the module docstring).
     """
     params = list(params)
+    tensors = [t for g in params for t in (g["params"] if isinstance(g, dict) else [g])]
     if name == "adam":
-        fused = fused_adam_available() and all(p.device.type in ("cpu", "cuda") for p in params)
+        fused = fused_adam_available() and all(p.device.type in ("cpu", "cuda") for p in tensors)
         opt = torch.optim.Adam(params, lr=lr, fused=fused or None, **options)
     elif name == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, **options)
@@ -89,4 +106,7 @@ def make_optimizer(name: str, params, lr: float, momentum: float = 0.9, **option
     return opt
 
 
-__all__ = ["FLUSH_EVERY", "adam_implementation", "flush_subnormals_", "fused_adam_available", "make_optimizer"]
+__all__ = [
+    "FLUSH_EVERY", "adam_implementation", "bias_rate_groups", "flush_subnormals_", "fused_adam_available",
+    "make_optimizer",
+]

@@ -12,9 +12,12 @@
   Gaussian weights of std 0.01 and zero biases (whatever ``weight_init`` says); biases learn at
   twice the learning rate (Caffe's ``blobs_lr: 2``), and SGD's momentum rises linearly from 0
   over the first 1,000 steps of every stage, fine-tuning included (``momentum_burnin: 1000``).
-  Not reproduced: Caffe reads batches in the stored order, unshuffled. The data scale is the
-  caller's: the code feeds pixels x 0.02 with lr 0.1 on half the squared error, i.e. rows x 5.1
-  and ``lr=0.05`` here (``benchmarks/dec_caffe_scale.py``).
+  Caffe also reads its batches in the stored order, as a ring: ``batch_order="cyclic"``, a
+  separate setting. The data scale is the caller's: the code feeds pixels x 0.02 with lr 0.1 on
+  half the squared error, i.e. rows x 5.1 and ``lr=0.05`` here (``benchmarks/dec_caffe_scale.py``).
+* ``batch_order`` (every mode): ``"shuffle"`` (a seeded permutation each epoch, as Keras fits),
+  ``"data"`` (stored order, the last batch of each pass partial) or ``"cyclic"`` (stored order
+  read as a ring, as Caffe's data layer does); see :class:`~deepclust.training.loop.Trainer`.
 * ``noise`` makes it a denoising autoencoder (``"dropout"``: masking noise as in DEC;
   ``"gaussian"``: additive noise of std ``noise_level``); ``sparsity`` adds an L1 penalty on
   the embedding (a sparse autoencoder).
@@ -33,7 +36,7 @@ from .callbacks import LossHistory, MomentumBurnIn, ProgressBar, StepDecay
 from .checkpoint import CheckpointStore, attach_checkpoint
 from .device import autocast
 from .loop import Trainer
-from .optim import make_optimizer
+from .optim import bias_rate_groups, make_optimizer
 
 
 @dataclass
@@ -52,6 +55,7 @@ class PretrainConfig:
     sparsity: float = 0.0
     layer_epochs: int = 10  # per layer pair, for the stacked modes
     lr_step: int = 0  # steps between divisions of lr by 10, restarting each stage; 0: constant
+    batch_order: str = "shuffle"  # "shuffle", "data" or "cyclic" (training.loop.Trainer)
     seed: int = 0
     progress: bool = True
     checkpoint_every: int = 1000  # steps between checkpoints when a store is given
@@ -101,14 +105,6 @@ def pretrain_autoencoder(ae, X: torch.Tensor, cfg: PretrainConfig, store: Checkp
     return history
 
 
-def _caffe_groups(params, lr: float) -> list[dict]:
-    """Caffe's rates in the DEC code: weights at ``lr``, biases (1-d tensors) at twice it."""
-    params = list(params)
-    weights = [p for p in params if p.dim() > 1]
-    biases = [p for p in params if p.dim() == 1]
-    return [{"params": weights}, {"params": biases, "lr": 2 * lr, "lr_scale": 2.0}]
-
-
 def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_fn, model, store=None,
                  resume: bool = False) -> list[dict]:
     """Minimise ``sum(loss_fn(batch).values())`` over ``params`` for ``epochs`` passes over ``X``.
@@ -122,14 +118,14 @@ def train_epochs(X, cfg: PretrainConfig, params, epochs: int, phase: str, loss_f
     up over the phase's first steps, as the DEC authors' Caffe solvers do.
     """
     caffe = cfg.mode == "stacked-caffe"
-    opt = make_optimizer(cfg.optimizer, _caffe_groups(params, cfg.lr) if caffe else params, cfg.lr, cfg.momentum)
+    opt = make_optimizer(cfg.optimizer, bias_rate_groups(params, cfg.lr, 2.0 if caffe else 1.0), cfg.lr, cfg.momentum)
     history = LossHistory(phase, every=50)
     callbacks = [history, ProgressBar(phase, cfg.progress)]
     if cfg.lr_step:
         callbacks.insert(0, StepDecay((opt,), cfg.lr, 0.1, cfg.lr_step))
     if caffe and cfg.optimizer == "sgd":
         callbacks.insert(0, MomentumBurnIn(opt, cfg.momentum, CAFFE_MOMENTUM_BURNIN))
-    trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks)
+    trainer = Trainer(X.shape[0], cfg.batch_size, 0, seed=cfg.seed, callbacks=callbacks, order=cfg.batch_order)
     trainer.max_steps = epochs * trainer.steps_per_epoch
     stage = phase.replace(" ", "-").replace("/", "-of-")
     if attach_checkpoint(trainer, store, stage, cfg.checkpoint_every,

@@ -41,7 +41,7 @@ from .pretrain import PretrainConfig
 _NOT_IN_KEY = ("progress", "checkpoint_every")
 # fields added after the cache format, left out of the key at these (former behaviour) values
 # so that autoencoders cached before them are still found
-_ADDED_LATER = {"lr_step": 0}
+_ADDED_LATER = {"lr_step": 0, "batch_order": "shuffle"}
 
 
 def data_fingerprint(X) -> str:
