@@ -17,7 +17,8 @@ partitions. One JSON line per run:
 rows; DEC then clusters all 70,000) as a ring in stored order (``pretrain_batch_order="cyclic"``),
 and DEC's clustering refreshes the target every 20 steps, reads the data as a ring, trains the
 biases at twice the rate and restarts its momentum at every refresh; the reference code has no
-step limit, so ``maxiter`` is raised to 100,000 (recorded whether it is reached).
+step limit, so ``maxiter`` is raised to 100,000 (recorded whether it is reached). ``--train-split``
+alone changes only the pretraining rows, ``--ring-order`` alone only the pretraining batch order.
 """
 
 from __future__ import annotations
@@ -53,16 +54,21 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=None, help="only the first N images (development)")
     parser.add_argument("--reference-code", action="store_true",
                         help="also the reference code's training split, batch order and clustering solver")
+    parser.add_argument("--train-split", action="store_true",
+                        help="only the reference code's training split for pretraining (implied by --reference-code)")
+    parser.add_argument("--ring-order", action="store_true",
+                        help="only the reference code's pretraining batch order (implied by --reference-code)")
     args = parser.parse_args()
 
     data = load_dataset("fashion-mnist")  # float32 rows in [0, 1], train then test
     X, y = np.asarray(data.X[: args.sample], dtype=np.float32) * np.float32(CAFFE_SCALE), data.y[: args.sample]
-    settings = REFERENCE_CODE if args.reference_code else {}
+    settings = REFERENCE_CODE if args.reference_code else {"pretrain_batch_order": "cyclic"} if args.ring_order else {}
     est = DEC(random_state=args.seed, pretrain="stacked-caffe", pretrain_lr=CAFFE_LR, pretrain_cache=args.cache,
               **settings)
     initialise, start = est._initialise, {}
-    pretrain_rows = round(len(X) * TRAIN_SHARE) if args.reference_code else len(X)
-    if args.reference_code:  # pretrain on the training split only, as dec/pretrain.py reads mnist_train
+    train_split = args.reference_code or args.train_split
+    pretrain_rows = round(len(X) * TRAIN_SHARE) if train_split else len(X)
+    if train_split:  # pretrain on the training split only, as dec/pretrain.py reads mnist_train
         pretrain = est._pretrain
         est._pretrain = lambda X_t, seed, X_full=None: pretrain(X_t[:pretrain_rows], seed, X_full[:pretrain_rows])
 
