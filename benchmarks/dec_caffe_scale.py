@@ -42,8 +42,9 @@ CAFFE_SCALE = 255 * 0.02  # the reference code's pixels x 0.02, from deepclust's
 CAFFE_LR = 0.1 / 2  # its lr 0.1 on half the squared error = lr 0.05 on the mean squared error
 TRAIN_SHARE = 60_000 / 70_000  # the training split: the first 60,000 of the 70,000 rows
 # what dec/pretrain.py and DisKmeans(db, 20) in dec/dec.py do besides the scale and the stacked scheme
-REFERENCE_CODE = {"pretrain_batch_order": "cyclic", "update_interval": 20, "batch_order": "cyclic",
-                  "bias_lr_scale": 2.0, "momentum_restart": True, "maxiter": 100_000}
+RING_ORDER = {"pretrain_batch_order": "cyclic"}  # Caffe's data layer: stored order as a ring
+REFERENCE_CODE = {**RING_ORDER, "update_interval": 20, "batch_order": "cyclic", "bias_lr_scale": 2.0,
+                  "momentum_restart": True, "maxiter": 100_000}
 
 
 def main() -> None:
@@ -62,7 +63,7 @@ def main() -> None:
 
     data = load_dataset("fashion-mnist")  # float32 rows in [0, 1], train then test
     X, y = np.asarray(data.X[: args.sample], dtype=np.float32) * np.float32(CAFFE_SCALE), data.y[: args.sample]
-    settings = REFERENCE_CODE if args.reference_code else {"pretrain_batch_order": "cyclic"} if args.ring_order else {}
+    settings = REFERENCE_CODE if args.reference_code else RING_ORDER if args.ring_order else {}
     est = DEC(random_state=args.seed, pretrain="stacked-caffe", pretrain_lr=CAFFE_LR, pretrain_cache=args.cache,
               **settings)
     initialise, start = est._initialise, {}
