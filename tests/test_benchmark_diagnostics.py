@@ -1,23 +1,33 @@
-"""The arithmetic of the benchmark diagnostics (benchmarks/kmeans_landscape.py)."""
+"""The arithmetic of the benchmark diagnostics (benchmarks/kmeans_landscape.py, benchmarks/anchor_odds.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kmeans_landscape.py"
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, _BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def landscape():
-    spec = importlib.util.spec_from_file_location("kmeans_landscape", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script("kmeans_landscape")
+
+
+@pytest.fixture(scope="module")
+def odds():
+    return _script("anchor_odds")
 
 
 def test_expected_best_of_equals_the_mean_over_every_subset(landscape):
@@ -34,3 +44,47 @@ def test_most_agreeing_partition_is_the_one_the_others_resemble(landscape):
     near[0] = 1  # one point moved
     odd = np.tile(np.arange(3), 10)
     assert landscape.most_agreeing([odd, near, a, a.copy()]) in (2, 3)
+
+
+def test_pass_rates_count_the_subsets_whose_median_reaches_the_anchor(odds):
+    trials = np.array([[1.0, 4.0], [2.0, 3.0], [3.0, 2.0], [4.0, 1.0]])
+    # 3-subsets: {1,2,3} {1,2,4} {1,3,4} {2,3,4}; medians (2, 3) (2, 3) (3, 2) (3, 2)
+    np.testing.assert_array_equal(odds.subset_medians(trials), [[2, 3], [2, 3], [3, 2], [3, 2]])
+    per_metric, every = odds.pass_rates(trials, np.array([2.5, 2.5]))
+    np.testing.assert_array_equal(per_metric, [0.5, 0.5])
+    assert every == 0.0
+    assert odds.pass_rates(trials, np.array([2.0, 2.0]))[1] == 1.0
+    # the same subsets in both tables: only subsets passing both count
+    assert odds.joint_pass_rate([trials, trials[::-1]], [np.array([2.5, 0.0]), np.array([2.5, 0.0])]) == 0.0
+
+
+def test_the_dec_keras_trials_average_to_the_anchors(odds):
+    for name, trials in (("AE + k-means", odds.DEC_KERAS_AE_KMEANS), ("DEC", odds.DEC_KERAS_DEC)):
+        np.testing.assert_allclose(trials.mean(axis=0), odds.ANCHORS[name], atol=5e-4)
+
+
+def test_recipe_runs_keep_the_latest_record_of_each_seed_and_ignore_the_cache(odds, tmp_path):
+    def rec(seed, acc, overrides, **kw):
+        base = {"status": "ok", "data": "fashion-mnist", "method": "dec", "seed": seed,
+                "overrides": overrides, "metrics": {"acc": acc, "nmi": 0.5, "ari": 0.4}}
+        return json.dumps({**base, **kw})
+
+    path = tmp_path / "results.jsonl"
+    path.write_text("\n".join([
+        rec(0, 0.50, ["pretrain_epochs=300", "pretrain_cache=/a"]),
+        rec(0, 0.60, ["pretrain_epochs=300", "pretrain_cache=/b"]),  # later record of seed 0 wins
+        rec(1, 0.70, ["pretrain_epochs=300"]),
+        rec(2, 0.90, ["pretrain_epochs=300"], data="mnist"),  # other data: left out
+        rec(2, 0.90, ["pretrain_epochs=300"], status="failed"),  # failed run: left out
+        rec(2, 0.80, [], method="vade"),  # not a DEC-family row
+    ]) + "\n")
+    runs = odds.recipe_runs([path])
+    assert runs == {("dec", ("pretrain_epochs=300",)): {0: (0.60, 0.5, 0.4), 1: (0.70, 0.5, 0.4)}}
+
+
+def test_rank_test_gives_the_exact_mann_whitney_tail(odds):
+    reference = np.arange(10, 20, dtype=float)[:, None]
+    all_lower = np.array([[1.0], [2.0], [3.0]])
+    # every one of the C(13, 3) = 286 rankings is equally likely; all three lowest is one of them
+    assert odds.rank_test(all_lower, reference)[0] == pytest.approx(1 / 286)
+    assert odds.rank_test(reference[-3:] + 10, reference)[0] == pytest.approx(1.0)
