@@ -9,7 +9,7 @@ own trials would pass that test: over every 3-trial subset of the ten (120 subse
 fraction whose median reaches the anchor in each metric, in all three metrics, and for
 AE + k-means and DEC together (the same three trials, as one run gives both rows).
 
-It then sets every recorded three-seed recipe of ours (``--results``: the bench records of
+It then sets every recorded recipe of ours with three seeds or more (``--results``: the bench records of
 AE + k-means, DEC and IDEC on Fashion-MNIST) beside those ten trials with an exact one-sided
 Mann-Whitney test per metric: the p-value that runs drawn from DEC-keras' distribution would rank
 as low as ours (IDEC against DEC's trials, the row the issue sets as its floor). It reads no data
