@@ -67,18 +67,20 @@ def joint_pass_rate(tables: list[np.ndarray], anchors: list[np.ndarray], size: i
 
 
 def recipe_runs(paths, methods=("ae+kmeans", "dec", "idec"), data="fashion-mnist") -> dict:
-    """``{(method, overrides): {seed: (acc, nmi, ari)}}`` from bench records; a later record of the
-    same seed replaces an earlier one, and the cache location is not part of a recipe."""
-    runs: dict = defaultdict(dict)
+    """``{(method, settings): {seed: (acc, nmi, ari)}}`` from bench records: the current run of each
+    experiment and its settings, as ``deepclust.experiments`` identifies them for the tables (a
+    re-run replaces an older line; the cache location is not a setting)."""
+    from deepclust.experiments import current_rows, row_settings
+
+    rows = []
     for path in paths:
         with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                if rec.get("status") != "ok" or rec.get("data") != data or rec.get("method") not in methods:
-                    continue
-                recipe = tuple(o for o in rec["overrides"] if not o.startswith("pretrain_cache="))
-                m = rec["metrics"]
-                runs[(rec["method"], recipe)][rec["seed"]] = (m["acc"], m["nmi"], m["ari"])
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    runs: dict = defaultdict(dict)
+    for rec in current_rows(rows).values():
+        if rec.get("data") == data and rec.get("method") in methods:
+            m = rec["metrics"]
+            runs[(rec["method"], row_settings(rec))][rec["seed"]] = (m["acc"], m["nmi"], m["ari"])
     return dict(runs)
 
 

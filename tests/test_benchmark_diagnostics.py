@@ -67,7 +67,9 @@ def test_recipe_runs_keep_the_latest_record_of_each_seed_and_ignore_the_cache(od
     def rec(seed, acc, overrides, **kw):
         base = {"status": "ok", "data": "fashion-mnist", "method": "dec", "seed": seed,
                 "overrides": overrides, "metrics": {"acc": acc, "nmi": 0.5, "ari": 0.4}}
-        return json.dumps({**base, **kw})
+        rec = {**base, **kw}
+        rec["key"] = f"{rec['method']}|{rec['data']}|{seed}|{','.join(overrides)}"
+        return json.dumps(rec)
 
     path = tmp_path / "results.jsonl"
     path.write_text("\n".join([

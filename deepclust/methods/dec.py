@@ -31,7 +31,7 @@ from ..params import BOOL, NONE, Interval, Options, Param, install_params, posit
 from ..registry import register
 from ..training.callbacks import LossHistory, OptimizerRestart, ProgressBar, TargetRefresh
 from ..training.device import autocast, map_batches
-from ..training.loop import Trainer
+from ..training.loop import BATCH_ORDERS, Trainer
 from ..training.optim import bias_rate_groups, make_optimizer
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, DeepClusterer
 
@@ -46,7 +46,7 @@ DEC_PARAMS = {
     "update_interval": Param(140, (positive_int(),), "steps between target refreshes over the whole dataset"),
     "tol": Param(0.001, (Interval("real", 0),), "stop when fewer than this fraction of labels change"),
     "batch_size": Param(256, (positive_int(),), "mini-batch size of the clustering phase"),
-    "batch_order": Param("shuffle", (Options(("shuffle", "data", "cyclic")),),
+    "batch_order": Param("shuffle", (Options(BATCH_ORDERS),),
                          "order of the clustering mini-batches: 'shuffle' (a seeded permutation every epoch), "
                          "'data' (the data's own order, the last batch partial, as the DEC-keras, IDEC and "
                          "DCEC reference code take them) or 'cyclic' (the data's order read as a ring, every "

@@ -23,6 +23,7 @@ from ..runtime import PhaseTimer
 from ..training.checkpoint import CheckpointStore, attach_checkpoint
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.init import initial_clusters
+from ..training.loop import BATCH_ORDERS
 from ..training.pretrain import PretrainConfig, pretrain_autoencoder
 
 NETWORK_PARAMS = {
@@ -63,7 +64,7 @@ PRETRAIN_PARAMS = {
     "pretrain_lr_step": Param(0, (Interval("int", 0),),
                               "divide the pretraining learning rate by 10 every this many steps, restarting for "
                               "each layer pair and for fine-tuning (the DEC paper: 20,000); 0 keeps it constant"),
-    "pretrain_batch_order": Param("shuffle", (Options(("shuffle", "data", "cyclic")),),
+    "pretrain_batch_order": Param("shuffle", (Options(BATCH_ORDERS),),
                                   "order of the pretraining mini-batches: 'shuffle' (a seeded permutation every "
                                   "epoch, as Keras fits), 'data' (the data's order, the last batch of each pass "
                                   "partial) or 'cyclic' (the data's order read as a ring, every batch full, as the "
