@@ -164,8 +164,14 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         return write_model(path, self.method_name, self.get_params(deep=False), state, arrays)
 
     @staticmethod
-    def load(path) -> BaseClusterer:
-        """Load a model saved by :meth:`save`; the method is read from its config."""
+    def load(path, device: str | None = None) -> BaseClusterer:
+        """Load a model saved by :meth:`save`; the method is read from its config.
+
+        ``device`` (``"auto"``, ``"cpu"`` or ``"cuda"``) says where a deep model's network goes;
+        ``None`` keeps the saved setting: ``"auto"`` (the GPU when there is one) unless training
+        named a device. A model trained with ``device="cuda"`` loads on a CPU-only machine with
+        ``device="cpu"`` or ``"auto"``. Classic models ignore it.
+        """
         from .registry import make_estimator
         from .serialization import read_model
 
@@ -173,6 +179,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         try:
             # JSON has no tuples; sequence parameters (layer sizes, shapes) are tuples
             params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+            if device is not None and "device" in params:
+                params["device"] = device
             est = make_estimator(config["method"], **params)
             est.n_features_in_ = int(config["state"]["n_features_in_"])
             est._set_state(config["state"], arrays)

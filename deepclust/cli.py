@@ -155,7 +155,9 @@ def export(run_dir, to, dest, force):
 @click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
 @click.option("--out", required=True, type=click.Path(), help="CSV file to write (index,cluster,confidence).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def predict(model_dir, data, split, out, force):
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Where a deep model runs (default: as saved, 'auto' unless set at training).")
+def predict(model_dir, data, split, out, force, device):
     """Assign the samples of --data to the clusters of a saved model."""
     from .base import BaseClusterer
     from .data import load_dataset
@@ -166,7 +168,7 @@ def predict(model_dir, data, split, out, force):
     if out.exists() and not force:
         raise InputError(f"Output file {out} already exists; pass --force to overwrite it.")
     _explain_missing_model(Path(model_dir))
-    model = BaseClusterer.load(model_dir)
+    model = BaseClusterer.load(model_dir, device=device)
     ds = load_dataset(data, split=split)
     labels = model.predict(ds.X)
     conf = model.predict_proba(ds.X).max(axis=1) if hasattr(model, "_predict_proba") else None

@@ -95,6 +95,15 @@ def resume_run(out, **overrides) -> RunResult:
     return run(**{**request, **overrides}, out=out, resume=True)
 
 
+def training_device(estimator) -> str:
+    """Where ``estimator``'s network trained, ``device="auto"`` resolved (``"cuda:0"``, ``"cpu"``):
+    its own device or its reducer's (``ae+kmeans`` ...); ``"cpu"`` for classic methods."""
+    for part in (estimator, getattr(estimator, "reducer_", None)):
+        if hasattr(part, "device_"):
+            return str(part.device_)
+    return "cpu"
+
+
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
         labels=None, progress: bool = False, monitor: bool = False, report: bool = True,
@@ -176,6 +185,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "n_clusters_source": k_source,
         "seed": seed,
         "params": estimator.resolved_params(),
+        "device": training_device(estimator),
         "versions": library_versions(),
         "warnings": collapse,
         "seconds": timer.seconds,

@@ -114,11 +114,24 @@ def source_revision(package_dir: str | None = None) -> str:
     return head.stdout.strip() + ("+modified" if changed.stdout.strip() else "")
 
 
+def gpu_description() -> str:
+    """The CUDA GPU PyTorch trains on (name, memory, CUDA version), e.g.
+    ``"NVIDIA H100 80GB HBM3; 79 GiB; CUDA 13.0"``, or ``"none"``.
+
+    ``"none"`` also when PyTorch has not been imported: such a run (a classic method) used no GPU.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return "none"
+    props = torch.cuda.get_device_properties(0)
+    return f"{props.name}; {props.total_memory / 2**30:.0f} GiB; CUDA {torch.version.cuda}"
+
+
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries a result depends on, plus Python, platform, CPU and
-    the deepclust source's git commit (:func:`source_revision`)."""
+    """Installed versions of the libraries a result depends on, plus Python, platform, CPU, GPU
+    (:func:`gpu_description`) and the deepclust source's git commit (:func:`source_revision`)."""
     out = {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_description(),
-           "deepclust_source": source_revision()}
+           "gpu": gpu_description(), "deepclust_source": source_revision()}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)

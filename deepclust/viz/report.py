@@ -142,7 +142,7 @@ def _centre_images(run_dir: Path, ds, labels):
         try:
             from ..base import BaseClusterer
 
-            model = BaseClusterer.load(model_dir)
+            model = BaseClusterer.load(model_dir, device="cpu")  # ten centres: no GPU needed
             centers = getattr(model, "cluster_centers_", None)
             if hasattr(model, "network_") and centers is not None:
                 import torch
