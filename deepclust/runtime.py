@@ -123,7 +123,7 @@ def gpu_description() -> str:
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return "none"
-    props = torch.cuda.get_device_properties(0)
+    props = torch.cuda.get_device_properties(torch.cuda.current_device())
     return f"{props.name}; {props.total_memory / 2**30:.0f} GiB; CUDA {torch.version.cuda}"
 
 

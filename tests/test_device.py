@@ -124,7 +124,7 @@ def test_dec_family_on_the_gpu_keeps_the_cpu_floors(tmp_path, name, floor):
     ("vade", dict(AE, pretrain_epochs=5, epochs=3), X),
     ("deepcluster", dict(epochs=2, batch_size=128, verbose=False), X),
 ])
-def test_every_deep_method_trains_on_the_gpu(capsys, name, kw, data):
+def test_every_deep_method_trains_on_the_gpu(name, kw, data):
     est = make_estimator(name, random_state=0, device="cuda", **kw).fit(data)
     assert est.labels_.shape == (len(data),) and len(set(est.labels_.tolist())) > 1
     network = getattr(est, "network_", None) or getattr(getattr(est, "reducer_", None), "network_", None)
