@@ -194,6 +194,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=N
         "config": record["params"],
         "n_clusters": record["n_clusters"],
         "versions": record["versions"],
+        "device": record.get("device", "cpu"),  # runs before 2026-12-06 name none: all trained on a CPU
         "seconds": record["seconds"],
         "fit_phases": record.get("fit_phases", {}),
         "pretrain_cached": record.get("pretrain_cached", False),

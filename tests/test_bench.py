@@ -36,6 +36,7 @@ def test_bench_two_methods_two_seeds_and_table(tmp_path):
     assert row["n"] == 1797 and row["config"]["random_state"] == row["seed"]
     assert 0.5 < row["metrics"]["acc"] <= 1 and "nmi" in row["metrics"] and "silhouette" in row["metrics"]
     assert row["seconds"]["fit"] > 0 and row["peak_memory_mb"] > 0 and row["versions"]["numpy"]
+    assert row["device"] == "cpu" and "gpu" in row["versions"]  # classic methods: no GPU, whatever the machine
     table = (tmp_path / "table.md").read_text()
     assert "| kmeans | digits |" in table and "| gmm | digits |" in table
     accs = sorted(r["metrics"]["acc"] for r in rows if r["method"] == "kmeans")

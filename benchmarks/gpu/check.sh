@@ -22,7 +22,7 @@ OUT=${OUT:-/tmp/gpu-check}
 PY=${PY:-python3}
 BUDGET=${BUDGET:-380}
 BENCH=/tmp/gpu-bench
-mkdir -p "$OUT" && rm -rf "$BENCH"
+mkdir -p "$OUT" && rm -rf "$BENCH" /tmp/gpu-pretrain-cache  # each call stands alone, as on a bare machine
 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
   .gpu-carry/wheels/*.whl || { echo "run benchmarks/gpu/prepare.sh here first and carry .gpu-carry"; exit 1; }
 export PYTHONPATH="$PWD:/tmp/site" DEEPCLUST_DATA="$PWD/.gpu-carry/data" PYTHONUNBUFFERED=1
