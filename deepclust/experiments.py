@@ -9,8 +9,8 @@ the method's defaults today (:func:`settings_from_config`), and a cell's is the 
 the parameters its overrides give today (:func:`cell_settings`). A run recorded under an
 older default keeps its own identity (the old value shows in its settings); ``deepclust
 bench`` treats its cell as not run and a results table shows it only in a row that asks for
-those settings. A parameter the recorded config lacks (added since the run) counts as its
-default, which holds until that default changes.
+those settings. A parameter the recorded config lacks (added since the run) counts as the
+value it had before it existed (:data:`ADDED_LATER`) or, for the others, as its default today.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ RESULT_NEUTRAL_SETTINGS = ("pretrain_cache", "verbose", "checkpoint_every")
 
 # set by `deepclust run` from the seed, the data and the cell's folder, not by the defaults
 RUN_SETTINGS = ("random_state", "n_clusters", "input_shape", "checkpoint_dir", "device")
+
+# method parameters added after runs were recorded whose default has changed since, with the
+# value every run recorded before the parameter existed ran under: the deep methods started from
+# PyTorch's weights until `weight_init` came (commit 8b94ca8); DCEC's default has been "glorot"
+# since 2026-11-24 and N2D's since 2026-12-07, so their older runs are PyTorch-start runs
+ADDED_LATER = {"weight_init": "torch"}
 
 
 def comparable(params: dict) -> dict:
@@ -95,12 +101,13 @@ def _show(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def settings_from_config(config: dict, defaults: dict) -> tuple:
+def settings_from_config(config: dict, defaults: dict, added_later: dict = ADDED_LATER) -> tuple:
     """The ``name=value`` settings (sorted) in which the comparable ``config`` differs from
     ``defaults``.
 
-    Only parameters both know are compared: one the config lacks was added after the run (its
-    default then held), one the defaults lack no longer exists. A pipeline's stage is compared
+    A parameter the config lacks was added after the run: it ran under the value in
+    ``added_later`` (:data:`ADDED_LATER`), or else under the default of today, which is not
+    compared. One the defaults lack no longer exists. A pipeline's stage is compared
     by its resolved parameters (``reducer_resolved``), read from the stage's own
     ``reducer_params`` for a run recorded before stages were resolved; the ``*_params`` entries
     are then covered. A stage's settings are named as ``--set`` names them (``n_components=30``).
@@ -113,9 +120,12 @@ def settings_from_config(config: dict, defaults: dict) -> tuple:
         if name.endswith("_resolved") and got is None:
             got = config.get(f"{name[:-len('_resolved')]}_params") or {}
         elif name not in config:
-            continue
+            if name not in added_later:
+                continue
+            got = added_later[name]
         if isinstance(got, dict) and isinstance(default, dict):
-            out += settings_from_config(got, default)
+            # a stage's recorded parameters are its own; ADDED_LATER names method parameters
+            out += settings_from_config(got, default, {})
         elif _canonical(got) != _canonical(default):
             out.append(f"{name}={_show(got)}")
     return tuple(sorted(out))

@@ -309,6 +309,19 @@ def test_a_pipeline_run_records_and_checks_its_stages_defaults(tmp_path):
     assert not ran_with_current_defaults(changed) and ran_with_current_defaults(older)
 
 
+@pytest.mark.parametrize("method, settings", [("dec", ()), ("n2d", ("weight_init=torch",)),
+                                              ("dcec", ("weight_init=torch",))])
+def test_deep_runs_recorded_before_weight_init_existed_started_from_pytorchs_weights(method, settings):
+    """Until ``weight_init`` existed every deep method started from PyTorch's weights. Under DEC's
+    default (still PyTorch's start) such a run stays current; DCEC's and N2D's defaults are Keras'
+    glorot start now, so their older runs are named by the start they had, not passed off as today's."""
+    config = json.loads(json.dumps(make_estimator(method).resolved_params()))
+    older = {k: v for k, v in config.items() if k != "weight_init"}
+    row = {"method": method, "overrides": [], "config": older}
+    assert row_settings(row) == settings and ran_with_current_defaults(row) is (settings == ())
+    assert row_settings({**row, "config": config}) == ()
+
+
 @pytest.mark.parametrize("method, current", [("ae+kmeans", False), ("cae+kmeans", True), ("pca+kmeans", True)])
 def test_pipeline_rows_from_before_resolved_stages_ran_with_the_clusterers_own_defaults(method, current):
     """Rows recorded before stage parameters were (no ``clusterer_resolved``) ran with the
