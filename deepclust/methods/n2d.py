@@ -61,8 +61,8 @@ class N2D(AutoencoderMixin, BaseClusterer):
     min_dist=0`` to k dimensions; full-covariance GMM), except ``pretrain_epochs``: the
     reference trains 1000 epochs, which takes hours on a CPU; the default here is the shared 50
     (set ``pretrain_epochs=1000`` for the paper's schedule). Until 2026-12-07 the default start
-    was PyTorch's (``weight_init="torch"``); on Fashion-MNIST the reference's start measured
-    higher (``benchmarks/README.md``, "N2D from the reference code's start").
+    was PyTorch's (``weight_init="torch"``); on Fashion-MNIST the reference's start measured a
+    higher ACC median at the same NMI (``benchmarks/README.md``, "N2D's defaults since 2026-12-07").
 
     Fitted attributes: ``labels_``, ``proba_``, ``embedding_`` (manifold coordinates),
     ``ae_embedding_`` (the autoencoder's embedding of the training data), ``network_``,
