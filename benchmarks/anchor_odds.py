@@ -18,8 +18,12 @@ and trains nothing; the trial values are transcribed below as published.
 Last, DEC's gain over its own start (DEC minus AE + k-means on the same autoencoder and seed) on
 DEC-keras' 300-epoch recipe, ours pooled over both weight starts, against the same gain in the ten
 trials (one-sided rank test): whether the gap lies in the start or in DEC's clustering phase.
+With ``--keras`` (the JSON lines of ``benchmarks/dec_on_keras_ae.py``) it also sets our DEC's gain
+on the autoencoders pretrained in Keras (``benchmarks/keras_pretrain.py``) beside both: whether the
+same DEC code gains more when the autoencoder was trained in Keras.
 
-    .venv/bin/python benchmarks/anchor_odds.py --results benchmarks/deep/results.jsonl benchmarks/peer/results.jsonl
+    .venv/bin/python benchmarks/anchor_odds.py --results benchmarks/deep/results.jsonl benchmarks/peer/results.jsonl \
+        --keras benchmarks/keras-ae/results.jsonl
 """
 
 from __future__ import annotations
@@ -120,16 +124,49 @@ def dec_gains(runs: dict, start: str = "ae+kmeans", method: str = "dec") -> dict
     return gains
 
 
-def print_gain_tests(paths, recipes: list[tuple[str, ...]]) -> None:
+def keras_gains(path) -> dict:
+    """``{weights: (acc, nmi, ari) gain}``: DEC minus its own start for each Keras-pretrained
+    autoencoder in ``dec_on_keras_ae.py``'s JSON lines (the last line of each weights file; lines
+    that loaded one of our cached autoencoders, ``--torch-cache``, are left out)."""
+    gains = {}
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if "deepclust-pretrain-cache" in rec["weights"] or "/weights.safetensors" in rec["weights"]:
+                continue
+            start, dec = rec["ae_kmeans"], rec["dec"]
+            gains[rec["weights"]] = tuple(dec[m] - start[m] for m in ("acc", "nmi", "ari"))
+    return gains
+
+
+def _signed(row) -> str:
+    return " / ".join(f"{v:+.3f}" for v in row)
+
+
+def _pvalues(row) -> str:
+    return " / ".join(f"{v:.3f}" for v in row)
+
+
+def print_gain_tests(paths, recipes: list[tuple[str, ...]], keras_path=None) -> None:
     """DEC's gain over its own start on the ``recipes`` pooled, beside DEC-keras' ten trials' gains
-    (each trial's DEC row minus its AE + k-means row) with the one-sided rank test (ours lower)."""
+    (each trial's DEC row minus its AE + k-means row) with the one-sided rank test (ours lower);
+    with ``keras_path``, the gains of our DEC on Keras-pretrained autoencoders beside both."""
     gains = dec_gains(recipe_runs(paths))
     ours = np.concatenate([gains[r] for r in recipes if r in gains])
     reference = DEC_KERAS_DEC - DEC_KERAS_AE_KMEANS
-    fmt = lambda row: " / ".join(f"{v:+.3f}" for v in row)  # noqa: E731
     print(f"\nDEC minus its own start, {len(ours)} of our runs ({'; '.join(' '.join(r) for r in recipes)}): "
-          f"median {fmt(np.median(ours, axis=0))}; DEC-keras' 10 trials: median {fmt(np.median(reference, axis=0))}; "
-          f"p (ours lower): {' / '.join(f'{v:.3f}' for v in rank_test(ours, reference))} (ACC / NMI / ARI)")
+          f"median {_signed(np.median(ours, axis=0))}; "
+          f"DEC-keras' 10 trials: median {_signed(np.median(reference, axis=0))}; "
+          f"p (ours lower): {_pvalues(rank_test(ours, reference))} (ACC / NMI / ARI)")
+    if keras_path is None:
+        return
+    by_weights = keras_gains(keras_path)
+    keras = np.array(list(by_weights.values()))
+    for name, row in by_weights.items():
+        print(f"  our DEC on {name}: {_signed(row)}")
+    print(f"Our DEC on {len(keras)} Keras-pretrained autoencoders: median {_signed(np.median(keras, axis=0))}; "
+          f"p (PyTorch-pretrained gains lower than these): {_pvalues(rank_test(ours, keras))}; "
+          f"p (these lower than DEC-keras' trials): {_pvalues(rank_test(keras, reference))} (ACC / NMI / ARI)")
 
 
 # DEC-keras' recipe (300 SGD pretraining epochs) from both weight starts: the runs set beside its trials' gains.
@@ -140,6 +177,7 @@ def main() -> None:
     """Print the pass rates of DEC-keras' own trials, then the rank tests of our recorded recipes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", nargs="*", default=[], help="bench results.jsonl files to set beside the trials")
+    parser.add_argument("--keras", help="dec_on_keras_ae.py's JSON lines: our DEC on Keras-pretrained autoencoders")
     args = parser.parse_args()
     tables = {"AE + k-means": DEC_KERAS_AE_KMEANS, "DEC": DEC_KERAS_DEC}
     print("| row | anchor (ACC / NMI / ARI) | mean of the 10 trials | "
@@ -156,7 +194,7 @@ def main() -> None:
           f"{len(subset_medians(DEC_KERAS_DEC))} subsets.")
     if args.results:
         print_rank_tests(args.results)
-        print_gain_tests(args.results, KERAS_RECIPES)
+        print_gain_tests(args.results, KERAS_RECIPES, args.keras)
 
 
 if __name__ == "__main__":

@@ -87,9 +87,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow's intra- and inter-op threads (0: its own choice); 1 lets two "
+                             "pretrainings share the two cores")
     args = parser.parse_args()
 
     import keras
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from safetensors.numpy import save_file
 
     keras.utils.set_random_seed(args.seed)
@@ -106,6 +114,7 @@ def main() -> None:
     save_file(arrays, str(args.out))
     record = {"seed": args.seed, "epochs": args.epochs, "seconds": round(seconds, 1),
               "final_mse": float(fit.history["loss"][-1]), "weights": str(args.out),
+              "threads": args.threads or None,
               "versions": {"python": platform.python_version(), "keras": keras.__version__,
                            "backend": keras.backend.backend(),
                            "tensorflow": metadata.version("tensorflow-cpu")}}

@@ -104,3 +104,22 @@ def test_dec_gains_pair_each_seed_with_its_own_start(odds):
     reference = odds.DEC_KERAS_DEC - odds.DEC_KERAS_AE_KMEANS
     assert (reference[:, 0] > 0).sum() == 9
     np.testing.assert_allclose(np.median(reference, axis=0), [0.013, 0.015, 0.017], atol=1.5e-3)
+
+
+def test_keras_gains_keep_the_last_line_of_each_keras_autoencoder(odds, tmp_path):
+    def line(weights, start, dec):
+        keys = ("acc", "nmi", "ari")
+        return json.dumps({"weights": weights, "ae_kmeans": dict(zip(keys, start, strict=True)),
+                           "dec": dict(zip(keys, dec, strict=True))})
+
+    path = tmp_path / "results.jsonl"
+    path.write_text("\n".join([
+        line("/tmp/deepclust-pretrain-cache/abc/weights.safetensors", (0.5, 0.5, 0.5), (0.9, 0.9, 0.9)),  # ours
+        line("benchmarks/keras-ae/seed0.safetensors", (0.5, 0.6, 0.4), (0.6, 0.6, 0.3)),
+        line("benchmarks/keras-ae/seed1.safetensors", (0.5, 0.5, 0.5), (0.5, 0.7, 0.5)),
+        line("benchmarks/keras-ae/seed0.safetensors", (0.5, 0.6, 0.4), (0.7, 0.6, 0.5)),  # later line wins
+    ]) + "\n")
+    gains = odds.keras_gains(path)
+    assert list(gains) == ["benchmarks/keras-ae/seed0.safetensors", "benchmarks/keras-ae/seed1.safetensors"]
+    np.testing.assert_allclose(gains["benchmarks/keras-ae/seed0.safetensors"], [0.2, 0.0, 0.1])
+    np.testing.assert_allclose(gains["benchmarks/keras-ae/seed1.safetensors"], [0.0, 0.2, 0.0])
