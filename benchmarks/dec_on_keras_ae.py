@@ -106,7 +106,7 @@ def main() -> None:
         "ae_kmeans": scores(y, start["labels"]), "dec": scores(y, est.labels_),
         "stop": est.stop_reason_, "steps": est.n_iter_, "seconds": round(seconds, 1),
         "phase_seconds": {k: round(v, 1) for k, v in est.phase_seconds_.items()},
-        "embedding_norm_median": start["norm"],
+        "embedding_norm_median": start["norm"], "torch_threads": torch.get_num_threads(),
     }
     append_record(args.out, record, ticks)
 
