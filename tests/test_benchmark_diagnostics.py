@@ -123,3 +123,49 @@ def test_keras_gains_keep_the_last_line_of_each_keras_autoencoder(odds, tmp_path
     assert list(gains) == ["benchmarks/keras-ae/seed0.safetensors", "benchmarks/keras-ae/seed1.safetensors"]
     np.testing.assert_allclose(gains["benchmarks/keras-ae/seed0.safetensors"], [0.2, 0.0, 0.1])
     np.testing.assert_allclose(gains["benchmarks/keras-ae/seed1.safetensors"], [0.0, 0.2, 0.0])
+
+
+@pytest.fixture(scope="module")
+def lockstep():
+    return _script("lockstep")
+
+
+def test_lockstep_batches_cover_each_epoch_once_with_a_partial_last_batch(lockstep):
+    n = 600  # 256 + 256 + 88 per epoch
+    got = lockstep.batches(n, steps=7, seed=3)
+    assert [len(b) for b in got] == [256, 256, 88, 256, 256, 88, 256]
+    for epoch in (got[0:3], got[3:6]):
+        assert sorted(np.concatenate(epoch).tolist()) == list(range(n))
+    assert not np.array_equal(np.concatenate(got[0:3]), np.concatenate(got[3:6]))  # reshuffled
+    again = lockstep.batches(n, steps=7, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(got, again, strict=True))
+    assert lockstep.saved_steps(30) == [0, 1, 2, 5, 10, 20, 30]
+    assert lockstep.saved_steps(20) == [0, 1, 2, 5, 10, 20]
+
+
+def test_lockstep_relative_gaps_are_norm_ratios_per_parameter(lockstep):
+    import torch
+
+    theirs = {"w": torch.tensor([[3.0, 4.0]]), "b": torch.tensor([2.0])}
+    ours = {"w": torch.tensor([[3.0, 4.5]]), "b": torch.tensor([2.0])}
+    gaps = lockstep.relative_gaps(ours, theirs)
+    assert gaps["per_parameter"] == {"w": pytest.approx(0.1), "b": 0.0}
+    assert gaps["max"] == pytest.approx(0.1)
+
+
+def test_lockstep_compare_runs_reads_two_saved_runs_step_by_step(lockstep, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    (tmp_path / "keras.json").write_text(json.dumps({"saved": [0, 2], "losses": [1.0, 0.5]}))
+    (tmp_path / "ours.json").write_text(json.dumps({"losses": [1.0, 0.6]}))
+    for run, last in (("keras", 2.0), ("ours", 2.2)):
+        save_file({"encoder_layers.3.weight": torch.ones(2, 2)}, str(tmp_path / f"{run}-0.safetensors"))
+        save_file({"encoder_layers.3.weight": torch.full((2, 2), last)}, str(tmp_path / f"{run}-2.safetensors"))
+    first, last = lockstep.compare_runs(tmp_path, "ours", "keras")
+    assert first["weights_rel_gap_max"] == 0.0 and first["loss_mean_last100"] is None
+    assert last["step"] == 2 and last["embedding_weight_rel_gap"] == pytest.approx(0.1)
+    assert last["loss_mean_last100"] == pytest.approx(0.8)
+    assert last["reference_loss_mean_last100"] == pytest.approx(0.75)
+    assert last["loss_rel_gap_max_so_far"] == pytest.approx(0.2)
+    assert (tmp_path / "ours-vs-keras.jsonl").read_text().count("\n") == 2
