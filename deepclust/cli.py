@@ -177,6 +177,31 @@ def predict(model_dir, data, split, out, force, device):
 
 
 @cli.command()
+@click.argument("assignment", type=click.Path())
+@click.option("--data", required=True, help="Dataset name or path the assignment was made on.")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--labels", default=None, help="Label column of a table, or a file of labels (your own data).")
+@click.option("--internal/--no-internal", default=True, show_default=True,
+              help="Also compute silhouette, Calinski-Harabasz and Davies-Bouldin on the data's features.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the silhouette's sample.")
+@click.option("--json", "json_out", type=click.Path(), default=None, help="Also write every figure to this JSON file.")
+def score(assignment, data, split, labels, internal, seed, json_out):
+    """Score ASSIGNMENT (a clustering from any tool) against --data with deepclust's metrics.
+
+    ASSIGNMENT is a .npy array, a text file with one cluster per line, or a CSV with a
+    `cluster` column (an `index` column, as `run --sample` writes, names the scored rows).
+    """
+    from .fileio import atomic_write_json
+    from .score import score_assignment, summary_line
+
+    result = score_assignment(assignment, data, split=split, labels=labels, internal=internal, random_state=seed)
+    click.echo(summary_line(result))
+    if json_out is not None:
+        atomic_write_json(Path(json_out), result)
+        click.echo(f"Wrote {json_out}")
+
+
+@cli.command()
 @click.option("--methods", "methods_", required=True, help="Space- or comma-separated method names.")
 @click.option("--data", "data", required=True, help="Space- or comma-separated dataset names or paths.")
 @click.option("--seeds", default="0 1 2", show_default=True, help="Space- or comma-separated seeds.")

@@ -88,11 +88,12 @@ def is_label_file(labels) -> bool:
     return os.path.exists(labels) or labels.lower().endswith(LABEL_FILE_SUFFIXES)
 
 
-def read_label_file(path: str | os.PathLike) -> np.ndarray:
+def read_label_file(path: str | os.PathLike, columns: tuple[str, ...] = LABEL_COLUMN_NAMES) -> np.ndarray:
     """Read labels from a ``.npy`` array or a one-column ``.csv``/``.tsv``/``.txt`` file.
 
     A text file's first line is taken as a header unless it is a number. With several
-    columns, the one named label/labels/y/target/targets/class is used.
+    columns, the first of ``columns`` (matched without regard to case) that the header
+    names is used; by default label/labels/y/target/targets/class.
     """
     path = Path(path)
     if not path.exists():
@@ -127,14 +128,14 @@ def read_label_file(path: str | os.PathLike) -> np.ndarray:
         return np.array([r[0].strip() for r in body], dtype=object)
     header = [h.strip() for h in rows[0]]
     lowered = [h.lower() for h in header]
-    for wanted in LABEL_COLUMN_NAMES:
+    for wanted in columns:
         if wanted in lowered:
             col = lowered.index(wanted)
             values = [r[col].strip() if col < len(r) else "" for r in rows[1:]]
             return np.array(values, dtype=object)
     raise InputError(
         f"The labels file {path.name} has {width} columns; keep one column, or name the "
-        f"label column one of {', '.join(LABEL_COLUMN_NAMES)}."
+        f"label column one of {', '.join(columns)}."
     )
 
 
