@@ -186,6 +186,8 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=N
     row["cpu_steal"] = steal_fraction(ticks, cpu_ticks())  # host contention during the run (None off Linux)
     if returncode != 0:
         return {**row, "status": "failed", "error": failure_message(output, returncode)}
+    from .metrics import smallest_cluster  # here: the bench parent process need not import scikit-learn
+
     record = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     row.update({
@@ -206,7 +208,7 @@ def run_cell(cell: Cell, root: Path, timeout: float | None = None, on_progress=N
         "metrics_non_noise": {k: metrics[f"{k}_non_noise"] for k in METRICS if f"{k}_non_noise" in metrics},
         "noise_fraction": metrics.get("noise_fraction", 0.0),
         "n_clusters_found": metrics.get("n_clusters"),
-        "min_cluster_size": min((v for k, v in metrics["cluster_sizes"].items() if k != "-1"), default=0),
+        "min_cluster_size": smallest_cluster(metrics["cluster_sizes"]),
         "cell_dir": str(out.relative_to(root)),
     })
     return row

@@ -164,6 +164,12 @@ def cluster_sizes(labels) -> dict[int, int]:
     return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
 
 
+def smallest_cluster(sizes: dict) -> int:
+    """The size of the smallest cluster in :func:`cluster_sizes`' dict (keys int or str), noise
+    excluded; 0 when there is no cluster."""
+    return min((v for k, v in sizes.items() if int(k) != NOISE), default=0)
+
+
 def confidence_summary(proba) -> dict[str, float]:
     """Mean and quantiles of the assignment confidence (max soft assignment) and entropy."""
     proba = np.asarray(proba, dtype=np.float64)

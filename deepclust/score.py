@@ -16,7 +16,6 @@ the clusters, as ``labels.csv`` of ``deepclust run`` does. When such a table als
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from . import metrics
 from .data import load_dataset
-from .data.labels import LABEL_COLUMN_NAMES, encode_labels, read_label_file
+from .data.labels import LABEL_COLUMN_NAMES, encode_labels, label_column, read_label_file, read_text_rows
 from .errors import InputError
 
 ASSIGNMENT_COLUMNS = ("cluster", "clusters", *LABEL_COLUMN_NAMES)
@@ -39,21 +38,17 @@ def read_assignment(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | N
     column, or None when the file has none.
     """
     path = Path(path)
-    clusters, _ = encode_labels(read_label_file(path, ASSIGNMENT_COLUMNS), source=f"{path.name} (clusters)")
-    index = None
-    if "index" in _header(path):
-        index, _ = encode_labels(read_label_file(path, ("index",)), source=f"{path.name} (index)")
+    if path.suffix.lower() == ".npy" or not path.exists():
+        return _codes(read_label_file(path), path, "clusters"), None
+    rows = read_text_rows(path)
+    clusters = _codes(label_column(rows, ASSIGNMENT_COLUMNS, path.name), path, "clusters")
+    has_index = len(rows[0]) > 1 and "index" in (h.strip().lower() for h in rows[0])
+    index = _codes(label_column(rows, ("index",), path.name), path, "index") if has_index else None
     return clusters, index
 
 
-def _header(path: Path) -> list[str]:
-    """The lower-cased column names of a multi-column text table; [] for anything else."""
-    if path.suffix.lower() == ".npy":
-        return []
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        first = next(csv.reader(fh, delimiter=delimiter), [])
-    return [h.strip().lower() for h in first] if len(first) > 1 else []
+def _codes(values, path: Path, what: str) -> np.ndarray:
+    return encode_labels(values, source=f"{path.name} ({what})")[0]
 
 
 def score_assignment(
@@ -91,23 +86,19 @@ def score_assignment(
     if index is None:
         if len(clusters) != n:
             raise InputError(f"The assignment has {len(clusters)} rows but {ds.name} ({split}) has {n} samples.")
-        rows = slice(None)
     else:
         if len(index) and (index.min() < 0 or index.max() >= n):
             bad = index[(index < 0) | (index >= n)][0]
             raise InputError(f"The assignment's index names row {int(bad)}, outside the {n} samples of {ds.name}.")
         if len(np.unique(index)) != len(index):
             raise InputError("The assignment's index names a row more than once.")
-        rows = index
-    y = None if ds.y is None else np.asarray(ds.y)[rows]
-    X = np.asarray(ds.X[rows]) if internal else None
-    return metrics.evaluate(clusters, y, X, random_state=random_state)
+        ds = ds.subset(index)
+    return metrics.evaluate(clusters, ds.y, ds.X if internal else None, random_state=random_state)
 
 
 def summary_line(result: dict) -> str:
     """One line: samples, clusters (smallest), noise, and every metric present, 4 decimals."""
-    sizes = [v for k, v in result["cluster_sizes"].items() if k != str(metrics.NOISE)]
-    smallest = f" (smallest {min(sizes)})" if sizes else ""
+    smallest = f" (smallest {metrics.smallest_cluster(result['cluster_sizes'])})" if result["n_clusters"] else ""
     parts = [f"{result['n_samples']} samples", f"{result['n_clusters']} clusters{smallest}"]
     if result["noise_fraction"]:
         parts.append(f"noise {result['noise_fraction']:.1%}")

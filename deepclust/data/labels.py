@@ -114,6 +114,12 @@ def read_label_file(path: str | os.PathLike, columns: tuple[str, ...] = LABEL_CO
                 f"{path.name} must hold a 1-D array of labels, got shape {arr.shape}."
             )
         return arr
+    return label_column(read_text_rows(path), columns, path.name)
+
+
+def read_text_rows(path: str | os.PathLike) -> list[list[str]]:
+    """The non-empty rows of a ``.csv``/``.txt`` (comma) or ``.tsv`` (tab) labels file."""
+    path = Path(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     from .tables import text_errors
 
@@ -121,20 +127,24 @@ def read_label_file(path: str | os.PathLike, columns: tuple[str, ...] = LABEL_CO
         rows = [row for row in csv.reader(fh, delimiter=delimiter) if row]
     if not rows:
         raise InputError(f"The labels file {path.name} is empty.")
+    return rows
+
+
+def label_column(rows: list[list[str]], columns: tuple[str, ...], file_name: str) -> np.ndarray:
+    """The values of one column of ``rows`` (see :func:`read_label_file` for which one)."""
     width = len(rows[0])
     if width == 1:
         first = rows[0][0].strip()
         body = rows[1:] if not _is_number(first) else rows
         return np.array([r[0].strip() for r in body], dtype=object)
-    header = [h.strip() for h in rows[0]]
-    lowered = [h.lower() for h in header]
+    lowered = [h.strip().lower() for h in rows[0]]
     for wanted in columns:
         if wanted in lowered:
             col = lowered.index(wanted)
             values = [r[col].strip() if col < len(r) else "" for r in rows[1:]]
             return np.array(values, dtype=object)
     raise InputError(
-        f"The labels file {path.name} has {width} columns; keep one column, or name the "
+        f"The labels file {file_name} has {width} columns; keep one column, or name the "
         f"label column one of {', '.join(columns)}."
     )
 
