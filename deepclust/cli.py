@@ -202,6 +202,56 @@ def score(assignment, data, split, labels, internal, seed, json_out):
 
 
 @cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path(), help="Folder to write labels.csv and consensus.json into.")
+@click.option("--method", type=click.Choice(["qmi", "medoid"]), default="qmi", show_default=True,
+              help="qmi: k-means on the runs' cluster indicators (Topchy et al. 2005); "
+                   "medoid: the run that agrees most with the others (Strehl & Ghosh 2002).")
+@click.option("--n-clusters", type=int, default=None,
+              help="Clusters of the qmi consensus (default: the runs' most common number).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the qmi k-means restarts.")
+@click.option("--data", default=None, help="Also score the consensus against this dataset (name or path).")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@click.option("--labels", default=None, help="Label column of a table, or a file of labels (your own data).")
+@click.option("--force", is_flag=True, help="Overwrite an earlier consensus in --out.")
+def consensus(runs, out, method, n_clusters, seed, data, split, labels, force):
+    """Combine several clusterings of the same samples (RUNS) into one, without labels.
+
+    Each RUN is a `deepclust run` output folder or an assignment file (as `score` reads).
+    Writes labels.csv (index, cluster, confidence = how far the runs agree with the consensus
+    about the sample, 0 for noise) and consensus.json (the runs' pairwise ARI, each run's ARI
+    and NMI to the consensus, and with --data the consensus' metrics).
+    """
+    import numpy as np
+
+    from .consensus import consensus as combine
+    from .consensus import read_runs
+    from .fileio import atomic_write, atomic_write_json
+    from .run import labels_csv
+
+    out = Path(out)
+    if (out / "consensus.json").exists() and not force:
+        raise InputError(f"{out} already holds a consensus; pass --force to overwrite it.")
+    label_runs, index = read_runs(runs)
+    result = combine(label_runs, n_clusters, method=method, random_state=seed)
+    summary = {"inputs": [str(r) for r in runs], **result.summary()}
+    out.mkdir(parents=True, exist_ok=True)
+    conf = np.nan_to_num(result.agreement, nan=0.0)
+    atomic_write(out / "labels.csv", lambda fh: fh.write(labels_csv(result.labels, conf, index)))
+    chosen = f" (run {result.medoid + 1}: {runs[result.medoid]})" if result.medoid is not None else ""
+    click.echo(f"Combined {len(runs)} runs (stability, mean pairwise ARI: {summary['stability']:.4f}) into "
+               f"{result.n_clusters} clusters by {method}{chosen}; mean agreement {summary['agreement_mean']:.4f}.")
+    click.echo("Each run's ARI to the consensus: " + ", ".join(f"{a:.4f}" for a in result.ari_to_consensus))
+    if data is not None:
+        from .score import score_assignment, summary_line
+
+        summary["metrics"] = score_assignment(out / "labels.csv", data, split=split, labels=labels)
+        click.echo(summary_line(summary["metrics"]))
+    atomic_write_json(out / "consensus.json", summary)
+    click.echo(f"Wrote {out / 'labels.csv'} and {out / 'consensus.json'}")
+
+
+@cli.command()
 @click.option("--methods", "methods_", required=True, help="Space- or comma-separated method names.")
 @click.option("--data", "data", required=True, help="Space- or comma-separated dataset names or paths.")
 @click.option("--seeds", default="0 1 2", show_default=True, help="Space- or comma-separated seeds.")

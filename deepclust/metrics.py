@@ -186,18 +186,27 @@ def confidence_summary(proba) -> dict[str, float]:
     }
 
 
+def pairwise_ari(label_runs) -> np.ndarray:
+    """The ARI of every pair of runs' labelings: a symmetric (runs, runs) matrix, 1 on the diagonal."""
+    runs = [check_labels(r, name="labels") for r in label_runs]
+    if any(len(r) != len(runs[0]) for r in runs):
+        raise InputError("Every run's labels must cover the same samples.")
+    out = np.eye(len(runs))
+    for i, j in itertools.combinations(range(len(runs)), 2):
+        out[i, j] = out[j, i] = skm.adjusted_rand_score(runs[i], runs[j])
+    return out
+
+
 def stability(label_runs) -> float:
     """Mean pairwise ARI between the labelings of several runs (e.g. different seeds).
 
     1.0 means every run found the same partition (up to renaming of clusters).
     """
-    runs = [check_labels(r, name="labels") for r in label_runs]
+    runs = list(label_runs)
     if len(runs) < 2:
         raise InputError("Stability needs the labels of at least 2 runs.")
-    n = len(runs[0])
-    if any(len(r) != n for r in runs):
-        raise InputError("Every run's labels must cover the same samples.")
-    return float(np.mean([skm.adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]))
+    ari = pairwise_ari(runs)
+    return float(ari[np.triu_indices(len(runs), 1)].mean())
 
 
 def evaluate(
