@@ -169,3 +169,29 @@ def test_lockstep_compare_runs_reads_two_saved_runs_step_by_step(lockstep, tmp_p
     assert last["reference_loss_mean_last100"] == pytest.approx(0.75)
     assert last["loss_rel_gap_max_so_far"] == pytest.approx(0.2)
     assert (tmp_path / "ours-vs-keras.jsonl").read_text().count("\n") == 2
+
+
+def test_consensus_subsets_scores_every_subset_of_each_size(tmp_path, monkeypatch, capsys):
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_digits
+
+    from deepclust import metrics
+
+    X, y = load_digits(return_X_y=True)
+    paths = []
+    for s in range(4):
+        paths.append(tmp_path / f"run{s}.npy")
+        np.save(paths[-1], KMeans(10, n_init=1, random_state=s).fit_predict(X))
+    out = tmp_path / "c.jsonl"
+    monkeypatch.setattr("sys.argv", ["x", "--data", "digits", "--sizes", "2 4", "--out", str(out), *map(str, paths)])
+    _script("consensus_subsets").main()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["size"], r["method"]) for r in rows].count((2, "qmi")) == 6  # C(4, 2)
+    assert len(rows) == 2 * (6 + 1)
+    accs = [metrics.accuracy(y, np.load(p)) for p in paths]
+    for r in rows:
+        assert r["members_median_acc"] == pytest.approx(np.median([accs[i] for i in r["subset"]]))
+        if r["method"] == "medoid":
+            assert r["acc"] == pytest.approx(accs[r["subset"][r["medoid"]]])
+    table = capsys.readouterr().out
+    assert "| 4 runs | qmi | 1 |" in table and "| single runs | - | 4 |" in table
