@@ -38,6 +38,11 @@ from .metrics import NOISE
 METHODS = ("qmi", "medoid")
 """The consensus methods :func:`consensus` accepts (see the module docstring)."""
 
+DENSE_LIMIT = 50_000_000
+"""Above this many entries (400 MB of float64) the ``qmi`` indicator patterns are held as a
+sparse matrix: runs with hundreds of clusters (HDBSCAN's, say) stay within memory. k-means
+then sums in another order, so a partition can differ from the dense one by ties."""
+
 
 @dataclass
 class Consensus:
@@ -135,23 +140,34 @@ def consensus(label_runs, n_clusters: int | None = None, *, method: str = "qmi",
 
 def _one_hot_patterns(runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(patterns, inverse, counts)``: the distinct rows of the concatenated one-hot
-    indicators, which row each sample has, and how many samples have each."""
+    indicators (dense, or a sparse CSR matrix above :data:`DENSE_LIMIT` entries), which row
+    each sample has, and how many samples have each."""
     codes = np.stack([np.unique(r, return_inverse=True)[1] for r in runs], axis=1)
     distinct, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-    blocks = []
+    rows, cols, offset = [], [], 0
     for j, r in enumerate(runs):
         names = np.unique(r)
-        block = (distinct[:, j][:, None] == np.arange(len(names))[None, :]).astype(np.float64)
-        block[:, names == NOISE] = 0.0  # noise is no cluster: it shares nothing with anyone
-        blocks.append(block)
-    return np.hstack(blocks), inverse.reshape(-1), counts
+        cluster = names[distinct[:, j]] != NOISE  # noise is no cluster: it shares nothing with anyone
+        rows.append(np.flatnonzero(cluster))
+        cols.append(offset + distinct[cluster, j])
+        offset += len(names)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    shape = (len(distinct), offset)
+    if shape[0] * shape[1] > DENSE_LIMIT:
+        from scipy import sparse
+
+        patterns = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+    else:
+        patterns = np.zeros(shape)
+        patterns[rows, cols] = 1.0
+    return patterns, inverse.reshape(-1), counts
 
 
 def _qmi(runs: list[np.ndarray], n_clusters: int, n_init: int, random_state: int) -> np.ndarray:
     from sklearn.cluster import KMeans
 
     patterns, inverse, counts = _one_hot_patterns(runs)
-    all_noise = patterns.sum(axis=1) == 0  # noise in every run stays noise
+    all_noise = np.asarray(patterns.sum(axis=1)).reshape(-1) == 0  # noise in every run stays noise
     keep = np.flatnonzero(~all_noise)
     if n_clusters < 1 or n_clusters > len(keep):
         raise InputError(
@@ -160,7 +176,7 @@ def _qmi(runs: list[np.ndarray], n_clusters: int, n_init: int, random_state: int
         )
     model = KMeans(n_clusters=n_clusters, init="k-means++", n_init=n_init, random_state=random_state)
     model.fit(patterns[keep], sample_weight=counts[keep])
-    per_pattern = np.full(len(patterns), NOISE, dtype=np.int64)
+    per_pattern = np.full(patterns.shape[0], NOISE, dtype=np.int64)
     per_pattern[keep] = model.labels_
     return per_pattern[inverse]
 

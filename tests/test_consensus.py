@@ -37,6 +37,18 @@ def test_qmi_follows_the_majority_and_agreement_is_the_runs_mean_share():
     assert result.pairwise_ari[0, 2] == pytest.approx(metrics.ari(A, C))
 
 
+def test_sparse_patterns_give_the_same_majority(monkeypatch):
+    """Above DENSE_LIMIT entries the indicators are a sparse matrix (runs with many clusters)."""
+    import deepclust.consensus as module
+
+    monkeypatch.setattr(module, "DENSE_LIMIT", 0)
+    patterns, inverse, counts = module._one_hot_patterns([A, B, C])
+    assert patterns.format == "csr" and patterns.shape == (5, 9) and counts.sum() == 9
+    assert metrics.ari(A, consensus([A, B, C]).labels) == 1.0
+    noisy = consensus([np.array([-1, 0, 0, 1, 1]), np.array([-1, 2, 2, 3, 3])])
+    np.testing.assert_array_equal(noisy.labels == -1, [True, False, False, False, False])
+
+
 def test_medoid_keeps_the_run_with_the_largest_mean_nmi_to_the_others():
     outlier = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2])
     runs = [outlier, C, A]
