@@ -97,14 +97,15 @@ def consensus(label_runs, n_clusters: int | None = None, *, method: str = "qmi",
             cluster names need not correspond between runs.
         n_clusters: clusters of the ``qmi`` consensus; default the most common number of
             clusters among the runs (noise excluded; a tie goes to the earliest run's).
-            Ignored by ``medoid``.
+            ``medoid`` takes none (it keeps a run's own clusters).
         method: ``"qmi"`` or ``"medoid"``.
         n_init, random_state: k-means++ restarts of ``qmi`` (the lowest inertia is kept) and
             their seed.
 
     Raises:
-        InputError: fewer than two runs, runs of different lengths, an unknown method, or
-            more clusters asked for than the runs' distinct cluster patterns allow.
+        InputError: fewer than two runs, runs of different lengths, an unknown method,
+            ``n_clusters`` with ``medoid``, or more clusters asked for than the runs' distinct
+            cluster patterns allow.
     """
     runs = [metrics.check_labels(r, name="labels") for r in label_runs]
     if len(runs) < 2:
@@ -114,6 +115,8 @@ def consensus(label_runs, n_clusters: int | None = None, *, method: str = "qmi",
         raise InputError(f"Every run must label the same samples, but the runs have {sizes} labels.")
     if method not in METHODS:
         raise InputError(f"Unknown consensus method {method!r}; choose one of {', '.join(METHODS)}.")
+    if method == "medoid" and n_clusters is not None:
+        raise InputError("The medoid consensus keeps one run's own clusters, so it takes no number of clusters.")
     ari = metrics.pairwise_ari(runs)
     medoid = None
     if method == "medoid":

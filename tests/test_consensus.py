@@ -97,6 +97,7 @@ def test_number_of_clusters_defaults_to_the_most_common_and_can_be_set():
         ([A, A[:5]], {}, "same samples"),
         ([A, B], {"method": "vote"}, "Unknown consensus method"),
         ([A, B], {"n_clusters": 4}, "3 distinct cluster patterns"),
+        ([A, B], {"method": "medoid", "n_clusters": 3}, "takes no number of clusters"),
     ],
 )
 def test_errors(runs, kwargs, message):
