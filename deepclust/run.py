@@ -152,7 +152,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     with timer.phase("fit", f"fitting {method} on {ds.n_samples} samples"), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CollapseWarning)
-        with _stop_on_signals():
+        with _stop_on_signals(checkpoints=estimator.accepts_param("checkpoint_dir")):
             try:
                 estimator.fit(ds.X, monitor_labels=ds.y if monitor else None, resume=resume)
             except TrainingInterrupted as exc:
@@ -215,12 +215,16 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
 
 
 @contextmanager
-def _stop_on_signals():
+def _stop_on_signals(checkpoints: bool = True):
     """During fitting, SIGINT/SIGTERM ask the trainer to checkpoint and stop at the next step
-    boundary; a second SIGINT interrupts at once."""
+    boundary, and a second SIGINT interrupts at once. A method that keeps no checkpoints
+    (``checkpoints=False``: the classic ones, PCA/UMAP/t-SNE two-stage pipelines) has no
+    boundary to stop at, so the first signal interrupts it at once. A request that the fit
+    never saw (it arrived after the last training step) is dropped on leaving, so it cannot
+    stop the next fit of the same process (a sweep's next run) before its first step."""
     import signal
 
-    from .training.loop import request_interrupt
+    from .training.loop import clear_interrupt, request_interrupt
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -228,7 +232,7 @@ def _stop_on_signals():
     state = {"asked": False}
 
     def handler(signum, frame):
-        if state["asked"] and signum == signal.SIGINT:
+        if not checkpoints or (state["asked"] and signum == signal.SIGINT):
             raise KeyboardInterrupt
         state["asked"] = True
         request_interrupt()
@@ -239,6 +243,7 @@ def _stop_on_signals():
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+        clear_interrupt()
 
 
 def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:

@@ -105,3 +105,42 @@ def test_flatten_round_trip_and_store(tmp_path):
 
     with pytest.raises(InputError, match="unreadable"):
         store.load("stage")
+
+
+def test_a_method_without_checkpoints_stops_at_the_first_signal(monkeypatch):
+    """k-means has no step boundary to stop at: SIGTERM interrupts its fit at once (no waiting
+    for it to finish), and no stop request is left behind for the next fit."""
+    import os
+
+    from deepclust.methods import classic
+    from deepclust.run import run
+    from deepclust.training import loop
+
+    def slow_fit(self, X):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(20)
+        raise AssertionError("the signal did not interrupt the fit")
+
+    monkeypatch.setattr(classic.KMeans, "_fit", slow_fit)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run("kmeans", "digits", n_clusters=10, report=False)
+    assert time.monotonic() - started < 10
+    assert not loop._INTERRUPT.is_set()
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back
+
+
+def test_a_stop_request_no_trainer_took_up_is_dropped_when_the_fit_ends():
+    """With checkpoints the first signal only asks the trainer to stop; if the fit ends without
+    another training step, the request must not stop the next fit of the process."""
+    import os
+
+    from deepclust.run import _stop_on_signals
+    from deepclust.training import loop
+
+    before = signal.getsignal(signal.SIGTERM)
+    with _stop_on_signals(checkpoints=True):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert loop._INTERRUPT.is_set()
+    assert not loop._INTERRUPT.is_set() and signal.getsignal(signal.SIGTERM) == before

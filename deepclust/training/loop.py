@@ -29,6 +29,11 @@ def request_interrupt() -> None:
     _INTERRUPT.set()
 
 
+def clear_interrupt() -> None:
+    """Withdraw a stop request that no trainer has taken up (used when a fit ends)."""
+    _INTERRUPT.clear()
+
+
 BATCH_ORDERS = ("shuffle", "data", "cyclic")
 
 
