@@ -70,16 +70,37 @@ def methods():
         click.echo(f"{name:26s} {describe(name)}")
 
 
+def _method_options(command):
+    """The options `run` and `sweep` share: --device, --config, --set and --split."""
+    for option in reversed([
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                     help="Where deep methods train (classic methods run on the CPU)."),
+        click.option("--config", "config_file", type=click.Path(), default=None,
+                     help="YAML file of method parameters."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Set a method parameter (repeatable)."),
+        click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True),
+    ]):
+        command = option(command)
+    return command
+
+
+def method_params(method: str, config_file, overrides, device: str) -> dict:
+    """A method's parameters from --config and --set (--set wins), with --device where it trains."""
+    from .registry import make_estimator
+
+    params = {**read_config(config_file), **parse_assignments(overrides)}
+    if make_estimator(method).accepts_param("device"):
+        params.setdefault("device", device)
+    return params
+
+
 @cli.command()
 @click.argument("method", required=False)
 @click.option("--data", default=None, help="Dataset name (see `deepclust datasets`) or a path.")
 @click.option("--n-clusters", type=int, default=None, help="Number of clusters (default: the dataset's class count).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random generator.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where deep methods train (classic methods run on the CPU).")
-@click.option("--config", "config_file", type=click.Path(), default=None, help="YAML file of method parameters.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Set a method parameter (repeatable).")
-@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True)
+@_method_options
 @click.option("--sample", type=int, default=None, metavar="N",
               help="Cluster a random N-point subset drawn with --seed (labels.csv's index names its rows).")
 @click.option("--labels", default=None, help="Label column of a table, or a file of labels (evaluation only).")
@@ -95,7 +116,6 @@ def methods():
 def run(method, data, n_clusters, seed, device, config_file, overrides, split, sample, labels, out, force,
         monitor, report, map_method, resume_dir):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
-    from .registry import make_estimator
     from .run import resume_run
     from .run import run as run_method
 
@@ -106,9 +126,7 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, s
     if method is None or data is None:
         raise InputError("run needs a METHOD and --data (or --resume DIR).")
 
-    params = {**read_config(config_file), **parse_assignments(overrides)}
-    if make_estimator(method).accepts_param("device"):
-        params.setdefault("device", device)
+    params = method_params(method, config_file, overrides, device)
     if out is None:
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
@@ -121,6 +139,70 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, s
         summary.append(f"noise {m['noise_fraction']:.1%}")
     click.echo(f"{method} on {res.record['data']['name']}: " + ", ".join(summary))
     click.echo(f"Outputs written to {out}")
+
+
+@cli.command()
+@click.argument("method")
+@click.option("--data", required=True, help="Dataset name (see `deepclust datasets`) or a path.")
+@click.option("--k", "ks", required=True, help="Numbers of clusters to try: 2-12, 2,4,8 or a mix.")
+@click.option("--seeds", default="0 1 2", show_default=True,
+              help="Seeds per k (space- or comma-separated); two or more give the stability.")
+@_method_options
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Every run clusters the same random N-point subset (drawn with seed 0).")
+@click.option("--resample", type=float, default=None, metavar="F",
+              help="Each seed clusters its own random fraction F of the samples, and the stability compares "
+                   "runs on the samples they share (Ben-Hur et al. 2002).")
+@click.option("--labels", default=None, help="Label column of a table, or a file of labels (reference only).")
+@click.option("--out", type=click.Path(), default=None, help="Output folder (default runs/sweep-METHOD-DATA).")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
+def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample, resample, labels, out, force):
+    """Run METHOD for each k of --k and each seed; compare k by label-free criteria.
+
+    Writes sweep.md (per k: medians over the seeds of silhouette, Calinski-Harabasz and
+    Davies-Bouldin, and the stability, the mean pairwise ARI between the seeds' partitions;
+    ACC/NMI/ARI as a reference when the data has labels), sweep.json, and each run's labels
+    as labels/k{K}-seed{S}.csv (index, cluster: the rows of the data; without --resample,
+    ready for `deepclust consensus`).
+    """
+    import numpy as np
+
+    from .data import load_dataset
+    from .fileio import atomic_write, atomic_write_json, atomic_write_text
+    from .run import draw_sample, labels_csv, prepare_out_dir
+    from .runtime import library_versions
+    from .sweep import best_k, markdown, parse_ks, summarize
+    from .sweep import sweep as run_sweep
+
+    k_list = parse_ks(ks)
+    try:
+        seed_list = [int(s) for s in seeds.replace(",", " ").split()]
+    except ValueError:
+        raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
+    params = method_params(method, config_file, overrides, device)
+    out = prepare_out_dir(out or Path("runs") / f"sweep-{method}-{Path(str(data)).name}", force)
+    ds = load_dataset(data, split=split, labels=labels)
+    rows_of_data = np.arange(ds.n_samples)
+    if sample is not None:
+        rows_of_data = draw_sample(ds.n_samples, sample, 0)
+        ds = ds.subset(rows_of_data)
+    rows = run_sweep(method, ds, k_list, seed_list, params=params, resample=resample, progress=True)
+    (out / "labels").mkdir(exist_ok=True)
+    for r in rows:
+        text = labels_csv(r["labels"], index=rows_of_data[r["index"]])
+        atomic_write(out / "labels" / f"k{r['k']}-seed{r['seed']}.csv", lambda fh, text=text: fh.write(text))
+    summary = summarize(rows)
+    table = markdown(summary)
+    atomic_write_text(out / "sweep.md", f"# {method} on {ds.name}: k sweep\n\n" + table)
+    atomic_write_json(out / "sweep.json", {
+        "method": method, "data": ds.name, "split": split, "n_samples": ds.n_samples,
+        "sample_index_seed": 0 if sample is not None else None, "resample": resample, "params": params,
+        "seeds": seed_list, "versions": library_versions(), "command": sys.argv, "best_k": best_k(summary),
+        "per_k": summary,
+        "runs": [{k: v for k, v in r.items() if k not in ("labels", "index")} for r in rows],
+    })
+    click.echo(table.rstrip())
+    click.echo(f"Wrote {out / 'sweep.md'}, {out / 'sweep.json'} and {len(rows)} label files in {out / 'labels'}")
 
 
 @cli.command("report")
