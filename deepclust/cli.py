@@ -163,7 +163,8 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
     Davies-Bouldin, and the stability, the mean pairwise ARI between the seeds' partitions;
     ACC/NMI/ARI as a reference when the data has labels), sweep.json, and each run's labels
     as labels/k{K}-seed{S}.csv (index, cluster: the rows of the data; without --resample,
-    ready for `deepclust consensus`).
+    ready for `deepclust consensus`). For DEC, IDEC, DCEC and AE + k-means add
+    `--set pretrain_cache=DIR`: the autoencoder does not depend on k, so each seed pretrains once.
     """
     import numpy as np
 
