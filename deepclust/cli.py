@@ -159,7 +159,7 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, s
 def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample, resample, labels, out, force):
     """Run METHOD for each k of --k and each seed; compare k by label-free criteria.
 
-    Writes sweep.md (per k: medians over the seeds of silhouette, Calinski-Harabasz and
+    Writes sweep.md and sweep.png (per k: medians over the seeds of silhouette, Calinski-Harabasz and
     Davies-Bouldin, and the stability, the mean pairwise ARI between the seeds' partitions;
     ACC/NMI/ARI as a reference when the data has labels), sweep.json, and each run's labels
     as labels/k{K}-seed{S}.csv (index, cluster: the rows of the data; without --resample,
@@ -195,6 +195,10 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
     summary = summarize(rows)
     table = markdown(summary)
     atomic_write_text(out / "sweep.md", f"# {method} on {ds.name}: k sweep\n\n" + table)
+    from .viz.plots import sweep_criteria, to_png
+
+    png = to_png(sweep_criteria(summary, best_k(summary)))
+    atomic_write(out / "sweep.png", lambda fh: fh.write(png), mode="wb")
     atomic_write_json(out / "sweep.json", {
         "method": method, "data": ds.name, "split": split, "n_samples": ds.n_samples,
         "sample_index_seed": 0 if sample is not None else None, "resample": resample, "params": params,
@@ -203,7 +207,7 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
         "runs": [{k: v for k, v in r.items() if k not in ("labels", "index")} for r in rows],
     })
     click.echo(table.rstrip())
-    click.echo(f"Wrote {out / 'sweep.md'}, {out / 'sweep.json'} and {len(rows)} label files in {out / 'labels'}")
+    click.echo(f"Wrote {out / 'sweep.md'}, sweep.json, sweep.png and {len(rows)} label files in {out / 'labels'}")
 
 
 @cli.command("report")

@@ -116,6 +116,7 @@ def test_cli_writes_table_json_and_label_files(capsys, tmp_path):
     assert record["best_k"] == {"silhouette": 3, "calinski_harabasz": 3, "davies_bouldin": 3}
     assert len(record["runs"]) == 6 and record["seeds"] == [0, 1] and record["per_k"][1]["stability"] == 1.0
     assert "numpy" in record["versions"] and "command" in record
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = np.loadtxt(out / "labels" / "k3-seed1.csv", delimiter=",", skiprows=1, usecols=(0, 1))
     np.testing.assert_array_equal(table[:, 0], np.arange(150))
     assert len(set(table[:, 1].tolist())) == 3
@@ -151,3 +152,21 @@ def test_cli_resample_names_the_rows_of_the_data_each_run_clustered(capsys, tmp_
     rows = [set(np.loadtxt(out / "labels" / f"k10-seed{s}.csv", delimiter=",", skiprows=1, usecols=0).astype(int))
             for s in (0, 1)]
     assert len(rows[0]) == len(rows[1]) == 200 and rows[0] != rows[1] and rows[0] & rows[1]
+
+
+def test_plot_has_a_panel_per_criterion_the_best_k_marked_and_labels_as_reference(blob_rows):
+    from deepclust.viz.plots import sweep_criteria
+
+    summary = summarize(blob_rows)
+    fig = sweep_criteria(summary, best_k(summary))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 5  # silhouette, CH, DB, stability, reference (k-means has no embedding)
+    assert titles[0].startswith("silhouette") and titles[3].startswith("stability")
+    assert "reference only" in titles[-1]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["best k = 3"]
+    assert fig.axes[3].get_legend() is None  # stability is shown, not ranked
+    no_labels = [{**e, "acc": None, "nmi": None, "ari": None} for e in summary]
+    assert len(sweep_criteria(no_labels, best_k(no_labels)).axes) == 4
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

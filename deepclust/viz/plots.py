@@ -226,3 +226,38 @@ def cluster_gallery(images, labels, confidence, cluster: int, per_side: int = 8)
     shown = np.stack([images[i] if i >= 0 else np.zeros_like(images[0]) for i in pick]) if len(pick) else images[:0]
     name = "noise" if cluster == -1 else f"cluster {cluster}"
     return image_grid(shown, f"{name} ({len(members)} points)", ncols=per_side, row_labels=rows)
+
+
+def sweep_criteria(summary: list[dict], best: dict[str, int]):
+    """A k sweep (:func:`deepclust.sweep.summarize`): one panel per label-free criterion against k,
+    its best k (``best``, from :func:`deepclust.sweep.best_k`) marked, then the stability, then,
+    when the data has labels, ACC/NMI/ARI in a last panel titled as a reference."""
+    ks = [e["k"] for e in summary]
+    panels = [(n, title) for n, title in (
+        ("silhouette", "silhouette (higher is better)"),
+        ("silhouette_embedding", "silhouette on the embedding (higher is better)"),
+        ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+        ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+        ("stability", "stability: mean pairwise ARI of the seeds"),
+    ) if any(e[n] is not None for e in summary)]
+    reference = [m for m in ("acc", "nmi", "ari") if any(e.get(m) is not None for e in summary)]
+    n_panels = len(panels) + (1 if reference else 0)
+    fig, axes = plt.subplots(1, n_panels, figsize=(4 * n_panels, 3.4), squeeze=False)
+    for ax, (name, title) in zip(axes[0], panels, strict=False):
+        ax.plot(ks, [e[name] for e in summary], marker="o")
+        if name in best:
+            k = best[name]
+            ax.plot([k], [next(e[name] for e in summary if e["k"] == k)], marker="*", markersize=16,
+                    color="#c44e52", linestyle="none", label=f"best k = {k}")
+            ax.legend(fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("k")
+    if reference:
+        ax = axes[0][-1]
+        for m in reference:
+            ax.plot(ks, [e.get(m) for e in summary], marker=".", label=m.upper())
+        ax.set_title("ACC / NMI / ARI against true classes (reference only)", fontsize=9)
+        ax.set_xlabel("k")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
