@@ -85,6 +85,19 @@ def _method_options(command):
     return command
 
 
+def split_list(text: str) -> list[str]:
+    """The items of a space- or comma-separated option value."""
+    return text.replace(",", " ").split()
+
+
+def parse_seeds(text: str) -> list[int]:
+    """The seeds of a ``--seeds`` value (space- or comma-separated integers)."""
+    try:
+        return [int(s) for s in split_list(text)]
+    except ValueError:
+        raise InputError(f"--seeds must be integers, got {text!r}.") from None
+
+
 def method_params(method: str, config_file, overrides, device: str) -> dict:
     """A method's parameters from --config and --set (--set wins), with --device where it trains."""
     from .registry import make_estimator
@@ -176,10 +189,7 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
     from .sweep import sweep as run_sweep
 
     k_list = parse_ks(ks)
-    try:
-        seed_list = [int(s) for s in seeds.replace(",", " ").split()]
-    except ValueError:
-        raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
+    seed_list = parse_seeds(seeds)
     params = method_params(method, config_file, overrides, device)
     out = prepare_out_dir(out or Path("runs") / f"sweep-{method}-{Path(str(data)).name}", force)
     ds = load_dataset(data, split=split, labels=labels)
@@ -193,16 +203,17 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
         text = labels_csv(r["labels"], index=rows_of_data[r["index"]])
         atomic_write(out / "labels" / f"k{r['k']}-seed{r['seed']}.csv", lambda fh, text=text: fh.write(text))
     summary = summarize(rows)
+    best = best_k(summary)
     table = markdown(summary)
     atomic_write_text(out / "sweep.md", f"# {method} on {ds.name}: k sweep\n\n" + table)
     from .viz.plots import sweep_criteria, to_png
 
-    png = to_png(sweep_criteria(summary, best_k(summary)))
+    png = to_png(sweep_criteria(summary, best))
     atomic_write(out / "sweep.png", lambda fh: fh.write(png), mode="wb")
     atomic_write_json(out / "sweep.json", {
         "method": method, "data": ds.name, "split": split, "n_samples": ds.n_samples,
         "sample_index_seed": 0 if sample is not None else None, "resample": resample, "params": params,
-        "seeds": seed_list, "versions": library_versions(), "command": sys.argv, "best_k": best_k(summary),
+        "seeds": seed_list, "versions": library_versions(), "command": sys.argv, "best_k": best,
         "per_k": summary,
         "runs": [{k: v for k, v in r.items() if k not in ("labels", "index")} for r in rows],
     })
@@ -326,8 +337,9 @@ def consensus(runs, out, method, n_clusters, seed, data, split, labels, force):
     conf = np.nan_to_num(result.agreement, nan=0.0)
     atomic_write(out / "labels.csv", lambda fh: fh.write(labels_csv(result.labels, conf, index)))
     chosen = f" (run {result.medoid + 1}: {runs[result.medoid]})" if result.medoid is not None else ""
+    agreement = summary["agreement_mean"] or 0.0  # None when every sample is noise
     click.echo(f"Combined {len(runs)} runs (stability, mean pairwise ARI: {summary['stability']:.4f}) into "
-               f"{result.n_clusters} clusters by {method}{chosen}; mean agreement {summary['agreement_mean']:.4f}.")
+               f"{result.n_clusters} clusters by {method}{chosen}; mean agreement {agreement:.4f}.")
     click.echo("Each run's ARI to the consensus: " + ", ".join(f"{a:.4f}" for a in result.ari_to_consensus))
     if data is not None:
         from .score import score_assignment, summary_line
@@ -359,16 +371,12 @@ def bench(methods_, data, seeds, overrides, n_clusters, sample, timeout, out, re
     from .bench import run_bench
     from .registry import make_estimator
 
-    split = lambda s: [x for x in s.replace(",", " ").split() if x]  # noqa: E731
-    names = split(methods_)
+    names = split_list(methods_)
     for name in names:
         make_estimator(name)  # unknown names fail before any work starts
-    try:
-        seed_list = [int(s) for s in split(seeds)]
-    except ValueError:
-        raise InputError(f"--seeds must be integers, got {seeds!r}.") from None
+    seed_list = parse_seeds(seeds)
     parse_assignments(overrides)
-    rows = run_bench(names, split(data), seed_list, out, overrides=overrides, n_clusters=n_clusters,
+    rows = run_bench(names, split_list(data), seed_list, out, overrides=overrides, n_clusters=n_clusters,
                      sample=sample, timeout=timeout, rerun=rerun)
     click.echo((Path(out) / "table.md").read_text())
     failed = sum(r.get("status") != "ok" for r in rows)

@@ -26,8 +26,10 @@ stability, SPEC section 3) and each input's ARI and NMI to the consensus.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -120,14 +122,15 @@ def consensus(label_runs, n_clusters: int | None = None, *, method: str = "qmi",
     ari = metrics.pairwise_ari(runs)
     medoid = None
     if method == "medoid":
-        nmi = np.array([[metrics.nmi(a, b) for b in runs] for a in runs])
-        medoid = int(((nmi.sum(axis=1) - 1.0) / (len(runs) - 1)).argmax())  # the first of equals
+        nmi = np.zeros((len(runs), len(runs)))
+        for i, j in itertools.combinations(range(len(runs)), 2):
+            nmi[i, j] = nmi[j, i] = metrics.nmi(runs[i], runs[j])
+        medoid = int(nmi.sum(axis=1).argmax())  # the largest mean NMI to the others; the first of equals
         labels = runs[medoid]
-        n_clusters = sum(1 for k in metrics.cluster_sizes(labels) if k != NOISE)
+        n_clusters = _count_clusters(labels)
     else:
         if n_clusters is None:
-            counts = [sum(1 for k in metrics.cluster_sizes(r) if k != NOISE) for r in runs]
-            n_clusters = Counter(counts).most_common(1)[0][0]
+            n_clusters = Counter(_count_clusters(r) for r in runs).most_common(1)[0][0]
         labels = _qmi(runs, int(n_clusters), n_init, random_state)
     return Consensus(
         labels=labels,
@@ -139,6 +142,10 @@ def consensus(label_runs, n_clusters: int | None = None, *, method: str = "qmi",
         ari_to_consensus=[metrics.ari(r, labels) for r in runs],
         nmi_to_consensus=[metrics.nmi(r, labels) for r in runs],
     )
+
+
+def _count_clusters(labels: np.ndarray) -> int:
+    return sum(1 for k in metrics.cluster_sizes(labels) if k != NOISE)
 
 
 def _one_hot_patterns(runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,8 +217,6 @@ def read_runs(paths) -> tuple[list[np.ndarray], np.ndarray | None]:
     files carry an ``index`` column are aligned on it (rows in any order); they must then all
     name the same rows, which ``index`` returns in ascending order (None when no file has one).
     """
-    from pathlib import Path
-
     from .score import read_assignment
 
     runs, indices = [], []
