@@ -141,8 +141,10 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     estimator = make_estimator(method, **params)
     if ds.is_image and "input_shape" not in params and estimator.accepts_param("input_shape"):
         estimator.set_params(input_shape=tuple(ds.shape))
+    checkpoint_dir = params.get("checkpoint_dir")
     if out is not None and "checkpoint_dir" not in params and estimator.accepts_param("checkpoint_dir"):
-        estimator.set_params(checkpoint_dir=str(out / "checkpoint"))
+        checkpoint_dir = str(out / "checkpoint")
+        estimator.set_params(checkpoint_dir=checkpoint_dir)
     k, k_source = resolve_n_clusters(n_clusters, ds) if estimator.uses_n_clusters else (None, "not used")
     if k is not None:
         estimator.set_params(n_clusters=k)
@@ -156,8 +158,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
             try:
                 estimator.fit(ds.X, monitor_labels=ds.y if monitor else None, resume=resume)
             except TrainingInterrupted as exc:
-                hint = f"; continue with: deepclust run --resume {out}" if out is not None else ""
-                raise TrainingInterrupted(f"{exc.args[0].rstrip('.')}, and a checkpoint was saved{hint}.") from None
+                raise TrainingInterrupted(_interrupted_message(exc, bool(checkpoint_dir), out)) from None
     collapse = [str(w.message) for w in caught if issubclass(w.category, CollapseWarning)]
     for w in caught:
         if issubclass(w.category, CollapseWarning):
@@ -214,10 +215,24 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     return res
 
 
+def _interrupted_message(exc: TrainingInterrupted, checkpoints: bool, out) -> str:
+    """What a stopped fit tells the user: where it stopped, what was kept and how to go on."""
+    from .training.loop import StageInterrupted
+
+    text = exc.args[0].rstrip(".")
+    if not checkpoints:
+        return f"{text} (no checkpoints were kept)."
+    kept = "; a resume repeats it from the stages saved before it" if isinstance(exc, StageInterrupted) \
+        else ", and a checkpoint was saved"
+    hint = f"; continue with: deepclust run --resume {out}" if out is not None else ""
+    return f"{text}{kept}{hint}."
+
+
 @contextmanager
 def _stop_on_signals(checkpoints: bool = True):
     """During fitting, SIGINT/SIGTERM ask the trainer to checkpoint and stop at the next step
-    boundary, and a second SIGINT interrupts at once. A method that keeps no checkpoints
+    boundary (or end a :func:`~deepclust.training.loop.stop_at_once` stage at once), and a
+    second SIGINT interrupts at once. A method that keeps no checkpoints
     (``checkpoints=False``: the classic ones, PCA/UMAP/t-SNE two-stage pipelines) has no
     boundary to stop at, so the first signal interrupts it at once. A request that the fit
     never saw (it arrived after the last training step) is dropped on leaving, so it cannot

@@ -107,21 +107,34 @@ def test_flatten_round_trip_and_store(tmp_path):
         store.load("stage")
 
 
+N2D = {"hidden_dims": [64, 64, 128], "pretrain_epochs": 3, "pretrain_batch_size": 64, "verbose": False}
+
+
+def _signal_during(monkeypatch, cls, name):
+    """Make ``cls.name`` send this process SIGTERM and then wait, as a long stage would."""
+    import os
+
+    real = getattr(cls, name)
+    calls = {"n": 0}
+
+    def slow(self, *args, **kwargs):
+        calls["n"] += 1
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(20)
+        raise AssertionError("the signal did not end the fit at once")
+
+    monkeypatch.setattr(cls, name, slow)
+    return lambda: monkeypatch.setattr(cls, name, real), calls
+
+
 def test_a_method_without_checkpoints_stops_at_the_first_signal(monkeypatch):
     """k-means has no step boundary to stop at: SIGTERM interrupts its fit at once (no waiting
     for it to finish), and no stop request is left behind for the next fit."""
-    import os
-
     from deepclust.methods import classic
     from deepclust.run import run
     from deepclust.training import loop
 
-    def slow_fit(self, X):
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(20)
-        raise AssertionError("the signal did not interrupt the fit")
-
-    monkeypatch.setattr(classic.KMeans, "_fit", slow_fit)
+    _signal_during(monkeypatch, classic.KMeans, "_fit")
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run("kmeans", "digits", n_clusters=10, report=False)
@@ -144,3 +157,61 @@ def test_a_stop_request_no_trainer_took_up_is_dropped_when_the_fit_ends():
         time.sleep(0.05)
         assert loop._INTERRUPT.is_set()
     assert not loop._INTERRUPT.is_set() and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_signal_during_umap_stops_n2d_at_once_and_the_resume_is_identical(tmp_path, monkeypatch):
+    """N2D's UMAP runs between checkpointed stages: the first SIGTERM ends it at once (it does not
+    run on through UMAP and the mixture), the message says what a resume does, and the resume
+    (pretraining restored, UMAP and the mixture repeated) gives the labels of an uninterrupted run."""
+    from deepclust.errors import TrainingInterrupted
+    from deepclust.methods.reducers import UMAPReducer
+    from deepclust.run import resume_run, run
+    from deepclust.training import loop
+
+    expected = run("n2d", "digits", seed=1, params=N2D, out=tmp_path / "ref", report=False).labels
+    restore, calls = _signal_during(monkeypatch, UMAPReducer, "fit_transform")
+    out = tmp_path / "run"
+    started = time.monotonic()
+    with pytest.raises(TrainingInterrupted) as info:
+        run("n2d", "digits", seed=1, params=N2D, out=out, report=False)
+    assert time.monotonic() - started < 15 and calls["n"] == 1
+    assert str(info.value) == ("Fitting was interrupted during UMAP; a resume repeats it from the stages saved "
+                               f"before it; continue with: deepclust run --resume {out}.")
+    assert (out / "checkpoint" / "pretrain" / "state.json").is_file() and not (out / "labels.csv").exists()
+    assert not loop._STAGE and not loop._INTERRUPT.is_set()
+    restore()
+    resumed = resume_run(out)
+    assert np.array_equal(resumed.labels, expected)
+
+
+def test_a_signal_during_the_k_means_start_stops_dec_at_once_without_checkpoints(monkeypatch):
+    """Without an output folder nothing is kept, and the message says so instead of promising a checkpoint."""
+    from deepclust.errors import TrainingInterrupted
+    from deepclust.methods.deep import DeepClusterer
+    from deepclust.run import run
+
+    _signal_during(monkeypatch, DeepClusterer, "_initialise")
+    started = time.monotonic()
+    with pytest.raises(TrainingInterrupted, match=r"^Fitting was interrupted during the clusters' start "
+                                                  r"\(no checkpoints were kept\)\.$"):
+        run("dec", "digits", seed=0, params={**N2D, "maxiter": 50}, report=False)
+    assert time.monotonic() - started < 15
+
+
+def test_stop_at_once_raises_for_a_pending_request_and_inside_the_stage():
+    """A request pending on entry ends the stage before it starts (and is used up); inside, a
+    request raises at once, naming the innermost stage; outside, it waits for a trainer."""
+    from deepclust.training import loop
+
+    loop.request_interrupt()
+    with pytest.raises(loop.StageInterrupted, match="during UMAP"):
+        with loop.stop_at_once("UMAP"):
+            raise AssertionError("the stage ran despite the pending request")
+    assert not loop._INTERRUPT.is_set() and not loop._STAGE
+    with pytest.raises(loop.StageInterrupted) as info:
+        with loop.stop_at_once("outer"), loop.stop_at_once("inner"):
+            loop.request_interrupt()
+    assert info.value.stage == "inner" and not loop._STAGE and not loop._INTERRUPT.is_set()
+    loop.request_interrupt()
+    assert loop._INTERRUPT.is_set()
+    loop.clear_interrupt()

@@ -23,7 +23,7 @@ from ..runtime import PhaseTimer
 from ..training.checkpoint import CheckpointStore, attach_checkpoint
 from ..training.device import as_tensor, map_batches, resolve_device
 from ..training.init import initial_clusters
-from ..training.loop import BATCH_ORDERS
+from ..training.loop import BATCH_ORDERS, stop_at_once
 from ..training.pretrain import PretrainConfig, pretrain_autoencoder
 
 NETWORK_PARAMS = {
@@ -240,11 +240,11 @@ class DeepClusterer(AutoencoderMixin, BaseClusterer):
         X_t = as_tensor(X, resolve_device(self.device))
         with timer.phase("pretrain"):
             self.history_["pretrain"] = self._pretrain(X_t, seed, X)
-        with timer.phase("init"):
+        with timer.phase("init"), stop_at_once("the clusters' start"):
             centers, init_labels = self._initialise(self.embed(X_t).cpu().numpy(), seed)
         with timer.phase("clustering"):
             self._train_clustering(X_t, centers, init_labels, seed)
-        with timer.phase("assign"):
+        with timer.phase("assign"), stop_at_once("the final assignment"):
             q = self._soft_assign(X_t)
             self.embedding_ = self.embed(X_t).cpu().numpy()
         self.proba_ = q.cpu().numpy()

@@ -29,6 +29,7 @@ from ..params import NONE, Interval, Options, Param, install_params, positive_in
 from ..registry import register
 from ..runtime import PhaseTimer
 from ..training.device import as_tensor
+from ..training.loop import stop_at_once
 from .classic import GaussianMixture
 from .deep import NETWORK_PARAMS, PRETRAIN_PARAMS, RUNTIME_PARAMS, AutoencoderMixin
 from .reducers import UMAPReducer
@@ -83,13 +84,13 @@ class N2D(AutoencoderMixin, BaseClusterer):
         X_t = as_tensor(X, self._device())
         with timer.phase("pretrain"):
             self.history_ = {"pretrain": self._pretrain(X_t, seed, X)}
-        with timer.phase("embed"):
+        with timer.phase("embed"), stop_at_once("the autoencoder's embedding"):
             self.ae_embedding_ = self.embed(X_t).cpu().numpy()
-        with timer.phase("manifold"):
+        with timer.phase("manifold"), stop_at_once("UMAP"):
             self.umap_ = UMAPReducer(n_components=self._manifold_dim(), n_neighbors=self.umap_neighbors,
                                      min_dist=self.umap_min_dist, metric=self.umap_metric, random_state=seed)
             self.embedding_ = self.umap_.fit_transform(self.ae_embedding_)
-        with timer.phase("cluster"):
+        with timer.phase("cluster"), stop_at_once("the Gaussian mixture"):
             self.gmm_ = GaussianMixture(n_clusters=self.n_clusters, covariance_type=self.covariance_type,
                                         n_init=self.gmm_n_init, random_state=seed).fit(self.embedding_)
         self.proba_ = self.gmm_.proba_

@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..params import DICT, NONE, SEED, STR, positive_int
 from ..registry import clusterer_class, reducer_class
 from ..runtime import PhaseTimer
+from ..training.loop import stop_at_once
 
 
 def _accepts(cls, name: str) -> bool:
@@ -158,7 +159,7 @@ class TwoStage(BaseClusterer):
         self.phase_seconds_ = timer.seconds
         with timer.phase("reduce"):
             self.embedding_ = self.reducer_.fit_transform(X, resume=self._resume)
-        with timer.phase("cluster"):
+        with timer.phase("cluster"), stop_at_once(self.clusterer):
             self.clusterer_.fit(self.embedding_)
         for attr in ("history_", "pretrain_cached_", "pretrain_cache_seconds_", "pretrain_cache_resumed_",
                      "pretrain_cache_cpu_"):

@@ -9,24 +9,65 @@ order with the last batch of each pass partial (``"data"``, as Keras' ``shuffle=
 data read as a ring, every batch full and running over the end into the start (``"cyclic"``, as
 Caffe's data layer reads its database). Each depends only on the seed and the step, so a resumed
 run sees exactly the batches an uninterrupted one would.
+
+A stop request (:func:`request_interrupt`, sent by ``deepclust run``'s SIGINT/SIGTERM handler)
+ends a training loop at its next step boundary, after its checkpoint callback has saved it.
+Work between training loops that a resume simply repeats from the saved stages (a k-means start,
+UMAP, the final assignment) runs inside :func:`stop_at_once`, where a stop request ends it at
+once instead of letting it run to the end of the fit.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
 from ..errors import TrainingError, TrainingInterrupted
 
 _INTERRUPT = threading.Event()
+_STAGE: list[str] = []  # the stop_at_once stages entered and not yet left, innermost last
+
+
+class StageInterrupted(TrainingInterrupted):
+    """A stop request ended a :func:`stop_at_once` stage; ``stage`` names it."""
+
+    def __init__(self, stage: str):
+        super().__init__(f"Fitting was interrupted during {stage}.")
+        self.stage = stage
 
 
 def request_interrupt() -> None:
-    """Ask the running trainer to stop at the next step boundary (used by signal handlers)."""
+    """Ask the running trainer to stop at the next step boundary (used by signal handlers).
+
+    Inside a :func:`stop_at_once` stage there is no step boundary to wait for: the request raises
+    :class:`StageInterrupted` at once (from the signal handler, so in the interrupted code).
+    """
+    if _STAGE:
+        raise StageInterrupted(_STAGE[-1])
     _INTERRUPT.set()
+
+
+@contextmanager
+def stop_at_once(stage: str) -> Iterator[None]:
+    """Run the block as a stage that a stop request may end at once.
+
+    For work that keeps nothing a resume needs, because a resume repeats it from the stages saved
+    before it with the same result (a seeded k-means start, UMAP, a final assignment). A request
+    already pending on entry (it arrived after the last training step) raises
+    :class:`StageInterrupted` before the block starts; one that arrives during it raises at once.
+    """
+    if _INTERRUPT.is_set():
+        _INTERRUPT.clear()
+        raise StageInterrupted(stage)
+    _STAGE.append(stage)
+    try:
+        yield
+    finally:
+        _STAGE.pop()
 
 
 def clear_interrupt() -> None:
