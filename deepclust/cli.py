@@ -234,6 +234,20 @@ def report_cmd(run_dir, map_method):
 
 @cli.command()
 @click.argument("run_dir", type=click.Path())
+@click.option("--out", "out", type=click.Path(), default=None, help="Where to write (default RUN_DIR/explorer.html).")
+@click.option("--map", "map_method", type=click.Choice(["umap", "pca"]), default="umap", show_default=True,
+              help="How embeddings with more than 2 dimensions are drawn in 2-d.")
+@click.option("--per-cluster", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Members shown from each end of a cluster's confidence ranking.")
+def explore(run_dir, out, map_method, per_cluster):
+    """Write an explorer page for RUN_DIR: browse, name and flag clusters, download annotations as CSV."""
+    from .viz.explorer import build_explorer
+
+    click.echo(f"Wrote {build_explorer(run_dir, out, map_method=map_method, per_cluster=per_cluster)}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
 @click.option("--to", "to", type=click.Choice(["folders", "csv"]), required=True,
               help="A folder per cluster, or one CSV of items and clusters.")
 @click.option("--dest", type=click.Path(), default=None,

@@ -61,3 +61,57 @@ def test_report_in_headless_chromium(tmp_path):
     assert errors == []
     assert all(u.startswith(("file://", "data:")) for u in requests)
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_explorer_names_flags_and_downloads_annotations(tmp_path):
+    """Choose a cluster by its list entry and by clicking the map, name it, flag a member, download
+    the CSV (every row, the name on each member, the flag on one), and find the work again after
+    reloading the page (local storage). No console errors, no requests off the page."""
+    _require_browser()
+    import csv
+
+    from playwright.sync_api import sync_playwright
+
+    from deepclust.viz.explorer import build_explorer
+
+    out = tmp_path / "run"
+    run("pca+gmm", "digits", seed=0, params={"n_components": 10, "covariance_type": "diag"}, out=out,
+        report=False)
+    page_path = build_explorer(out, map_method="pca", per_cluster=6)
+    labels = [int(r["cluster"]) for r in csv.DictReader((out / "labels.csv").open())]
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900}).new_page()
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(page_path.as_uri())
+        assert page.locator("aside .cl").count() == len(set(labels))
+        page.click('aside .cl[data-cluster="3"]')
+        assert page.locator("#members .m").count() == 12 and page.locator("#members img").count() == 12
+        page.fill('input[aria-label="name of cluster 3"]', 'threes, "mostly"')
+        flagged = int(page.locator("#members .m").nth(7).get_attribute("data-index"))
+        page.locator("#members .m").nth(7).click()
+        assert page.locator("#members .m.flag").count() == 1
+        assert page.text_content("#status") == "1 of 10 clusters named, 1 member flagged"
+        with page.expect_download() as info:
+            page.click("#download")
+        rows = list(csv.DictReader(open(info.value.path(), newline="")))
+        page.reload()
+        page.wait_for_load_state("load")
+        kept = page.input_value('input[aria-label="name of cluster 3"]')
+        box = page.locator("#map").bounding_box()  # click a point of cluster 5 on the map: its cluster opens
+        x, y = page.evaluate("(() => { const i = D.map.rows.findIndex(r => D.labels[r] === 5); "
+                             "return [px(i), py(i)]; })()")
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        chosen = page.get_attribute("aside .cl.sel", "data-cluster")
+        browser.close()
+    assert errors == []
+    assert all(u.startswith(("file://", "data:", "blob:")) for u in requests)
+    assert len(rows) == len(labels) and [int(r["cluster"]) for r in rows] == labels
+    assert {r["cluster_name"] for r in rows if r["cluster"] == "3"} == {'threes, "mostly"'}
+    assert {r["cluster_name"] for r in rows if r["cluster"] != "3"} == {""}
+    assert [int(r["index"]) for r in rows if r["flagged"] == "1"] == [flagged] and labels[flagged] == 3
+    assert kept == 'threes, "mostly"' and chosen == "5"

@@ -77,6 +77,21 @@ def _named():
     return set(list_datasets())
 
 
+def map_points(run: dict, ds, *, map_method: str = "umap", max_points: int = 20_000):
+    """2-d map of a finished run (:func:`read_run`) for the report and the explorer:
+    ``(rows, coords, how, what)`` from the learned embedding, else from the data's features
+    (``ds``, may be ``None``); ``None`` when neither is available. ``rows`` index the run's labels."""
+    from . import plots
+
+    embedding, what = run["embedding"], "learned embedding"
+    if embedding is None and ds is not None:
+        embedding, what = ds.X, "input features"
+    if embedding is None:
+        return None
+    idx, coords, how = plots.map_2d(embedding, max_points=max_points, method=map_method)
+    return idx, coords, how, what
+
+
 def build_report(run_dir, *, map_method: str = "umap", max_map_points: int = 20_000) -> Path:
     """Write ``run_dir/report.html`` and return its path.
 
@@ -93,13 +108,9 @@ def build_report(run_dir, *, map_method: str = "umap", max_map_points: int = 20_
     figures: dict[str, list[tuple[str, bytes]]] = {s: [] for s in SECTIONS}
     notes: list[str] = []
 
-    embedding = run["embedding"]
-    if embedding is None and ds is not None:
-        embedding, what = ds.X, "input features"
-    else:
-        what = "learned embedding"
-    if embedding is not None:
-        idx, coords, how = plots.map_2d(embedding, max_points=max_map_points, method=map_method)
+    mapped = map_points(run, ds, map_method=map_method, max_points=max_map_points)
+    if mapped is not None:
+        idx, coords, how, what = mapped
         figures["maps"].append((f"Predicted clusters — {how} ({what}, {len(idx)} points)",
                                 plots.to_png(plots.scatter_map(coords, labels[idx], "predicted clusters"))))
         if ds is not None and ds.y is not None:
