@@ -71,7 +71,7 @@ def methods():
 
 
 def _method_options(command):
-    """The options `run` and `sweep` share: --device, --config, --set and --split."""
+    """The options `run` and `sweep` share: --device, --config, --set, --split and --prep."""
     for option in reversed([
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                      help="Where deep methods train (classic methods run on the CPU)."),
@@ -80,6 +80,9 @@ def _method_options(command):
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                      help="Set a method parameter (repeatable)."),
         click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True),
+        click.option("--prep", type=click.Choice(["none", "standard"]), default="none", show_default=True,
+                     help="Tables of your own: 'standard' standardises numeric columns, one-hot encodes text "
+                          "columns and fills missing values (saved with the model for predict)."),
     ]):
         command = option(command)
     return command
@@ -126,7 +129,7 @@ def method_params(method: str, config_file, overrides, device: str) -> dict:
               help="How the report draws embeddings with more than 2 dimensions.")
 @click.option("--resume", "resume_dir", type=click.Path(), default=None,
               help="Continue the interrupted run in this output folder (other options are ignored).")
-def run(method, data, n_clusters, seed, device, config_file, overrides, split, sample, labels, out, force,
+def run(method, data, n_clusters, seed, device, config_file, overrides, split, prep, sample, labels, out, force,
         monitor, report, map_method, resume_dir):
     """Cluster DATA with METHOD and write labels, metrics, run record and model into --out."""
     from .run import resume_run
@@ -144,7 +147,7 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, s
         out = Path("runs") / f"{method}-{Path(str(data)).name}-seed{seed}"
     res = run_method(method, data, n_clusters=n_clusters, seed=seed, params=params, out=out,
                      force=force, split=split, labels=labels, progress=True, monitor=monitor, report=report,
-                     map_method=map_method, sample=sample)
+                     map_method=map_method, sample=sample, prep=prep)
     m = res.metrics
     summary = [f"{m['n_clusters']} clusters"]
     summary += [f"{k.upper()} {m[k]:.4f}" for k in ("acc", "nmi", "ari") if k in m]
@@ -169,7 +172,8 @@ def run(method, data, n_clusters, seed, device, config_file, overrides, split, s
 @click.option("--labels", default=None, help="Label column of a table, or a file of labels (reference only).")
 @click.option("--out", type=click.Path(), default=None, help="Output folder (default runs/sweep-METHOD-DATA).")
 @click.option("--force", is_flag=True, help="Overwrite a non-empty output folder.")
-def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample, resample, labels, out, force):
+def sweep(method, data, ks, seeds, device, config_file, overrides, split, prep, sample, resample, labels, out,
+          force):
     """Run METHOD for each k of --k and each seed; compare k by label-free criteria.
 
     Writes sweep.md and sweep.png (per k: medians over the seeds of silhouette, Calinski-Harabasz and
@@ -192,7 +196,7 @@ def sweep(method, data, ks, seeds, device, config_file, overrides, split, sample
     seed_list = parse_seeds(seeds)
     params = method_params(method, config_file, overrides, device)
     out = prepare_out_dir(out or Path("runs") / f"sweep-{method}-{Path(str(data)).name}", force)
-    ds = load_dataset(data, split=split, labels=labels)
+    ds = load_dataset(data, split=split, labels=labels, prep=prep)
     rows_of_data = np.arange(ds.n_samples)
     if sample is not None:
         rows_of_data = draw_sample(ds.n_samples, sample, 0)
@@ -274,14 +278,14 @@ def predict(model_dir, data, split, out, force, device):
     from .base import BaseClusterer
     from .data import load_dataset
     from .fileio import atomic_write
-    from .run import labels_csv
+    from .run import labels_csv, saved_table_prep
 
     out = Path(out)
     if out.exists() and not force:
         raise InputError(f"Output file {out} already exists; pass --force to overwrite it.")
     _explain_missing_model(Path(model_dir))
     model = BaseClusterer.load(model_dir, device=device)
-    ds = load_dataset(data, split=split)
+    ds = load_dataset(data, split=split, prep=saved_table_prep(Path(model_dir)))
     labels = model.predict(ds.X)
     conf = model.predict_proba(ds.X).max(axis=1) if hasattr(model, "_predict_proba") else None
     atomic_write(out, lambda fh: fh.write(labels_csv(labels, conf)))
@@ -297,7 +301,9 @@ def predict(model_dir, data, split, out, force, device):
               help="Also compute silhouette, Calinski-Harabasz and Davies-Bouldin on the data's features.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the silhouette's sample.")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Also write every figure to this JSON file.")
-def score(assignment, data, split, labels, internal, seed, json_out):
+@click.option("--prep", type=click.Choice(["none", "standard"]), default="none", show_default=True,
+              help="Prepare a table of your own as `run --prep standard` does (for the internal metrics).")
+def score(assignment, data, split, labels, internal, seed, json_out, prep):
     """Score ASSIGNMENT (a clustering from any tool) against --data with deepclust's metrics.
 
     ASSIGNMENT is a .npy array, a text file with one cluster per line, or a CSV with a
@@ -306,7 +312,8 @@ def score(assignment, data, split, labels, internal, seed, json_out):
     from .fileio import atomic_write_json
     from .score import score_assignment, summary_line
 
-    result = score_assignment(assignment, data, split=split, labels=labels, internal=internal, random_state=seed)
+    result = score_assignment(assignment, data, split=split, labels=labels, internal=internal, random_state=seed,
+                              prep=prep)
     click.echo(summary_line(result))
     if json_out is not None:
         atomic_write_json(Path(json_out), result)

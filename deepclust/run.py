@@ -47,6 +47,18 @@ class RunResult:
     out: Path | None = None
     confidence: np.ndarray | None = field(default=None, repr=False)
     sample_indices: np.ndarray | None = field(default=None, repr=False)  # rows of a ``sample=N`` run
+    dataset_prep: object | None = field(default=None, repr=False)  # a table's fitted TablePrep, saved with the model
+
+
+TABLE_PREP = "table_prep.json"  # in a model folder: how a table's rows were prepared (``prep="standard"``)
+
+
+def saved_table_prep(model_dir: Path):
+    """The :class:`~deepclust.data.table_prep.TablePrep` saved beside a model, or ``None``."""
+    from .data.table_prep import TablePrep
+
+    path = Path(model_dir) / TABLE_PREP
+    return TablePrep.load(path) if path.is_file() else None
 
 
 def prepare_out_dir(out, force: bool) -> Path:
@@ -107,7 +119,8 @@ def training_device(estimator) -> str:
 def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 0,
         params: dict | None = None, out=None, force: bool = False, split: str = "all",
         labels=None, progress: bool = False, monitor: bool = False, report: bool = True,
-        map_method: str = "umap", resume: bool = False, sample: int | None = None) -> RunResult:
+        map_method: str = "umap", resume: bool = False, sample: int | None = None,
+        prep: str | None = None) -> RunResult:
     """Load ``data``, fit ``method``, evaluate, and write the outputs into ``out`` (optional).
 
     ``data`` is a dataset name, a path, or a :class:`deepclust.data.Dataset`. Labels in the
@@ -127,13 +140,14 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
     started = time.time()
     request = {"method": method, "data": data if isinstance(data, str) else None, "n_clusters": n_clusters,
                "seed": seed, "params": dict(params or {}), "split": split, "labels": labels, "monitor": monitor,
-               "report": report, "map_method": map_method, "sample": sample}
+               "report": report, "map_method": map_method, "sample": sample, "prep": prep}
     out = prepare_out_dir(out, force or resume) if out is not None else None
     if out is not None and request["data"] is not None and not resume:
         atomic_write_json(out / REQUEST, request)
     timer = PhaseTimer(progress=progress)
     with timer.phase("load", "loading data"):
-        ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels)
+        ds = data if isinstance(data, Dataset) else load_dataset(data, split=split, labels=labels, prep=prep)
+        table_prep = ds.prep
         sample_indices = None if sample is None else draw_sample(ds.n_samples, sample, seed)
         if sample_indices is not None:
             ds = ds.subset(sample_indices)
@@ -181,7 +195,9 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "method": method,
         "data": {"name": ds.name, "source": str(ds.source), "split": split,
                  "n_samples": ds.n_samples, "n_features": ds.n_features,
-                 "shape": list(ds.shape), "has_labels": ds.y is not None, "sample": sample},
+                 "shape": list(ds.shape), "has_labels": ds.y is not None, "sample": sample,
+                 "prep": None if table_prep is None else "standard",
+                 "features": None if table_prep is None else table_prep.feature_names},
         "n_clusters": k,
         "n_clusters_source": k_source,
         "seed": seed,
@@ -200,7 +216,7 @@ def run(method: str, data, *, n_clusters: int | None = None, seed: int | None = 
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
     }
-    res = RunResult(estimator, labels_, result, record, out, confidence, sample_indices)
+    res = RunResult(estimator, labels_, result, record, out, confidence, sample_indices, table_prep)
     if out is not None:
         write_outputs(res, timer)
         shutil.rmtree(out / "checkpoint", ignore_errors=True)
@@ -276,6 +292,8 @@ def write_outputs(res: RunResult, timer: PhaseTimer | None = None) -> None:
             atomic_write_json(out / "history.json", history)
         if res.estimator.can_save:
             res.estimator.save(out / "model")
+            if res.dataset_prep is not None:
+                res.dataset_prep.save(out / "model" / TABLE_PREP)
             res.record["model"] = "model"
         else:
             res.record["model"] = None

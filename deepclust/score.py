@@ -59,6 +59,7 @@ def score_assignment(
     labels=None,
     internal: bool = True,
     random_state: int = 0,
+    prep: str | None = None,
 ) -> dict:
     """Evaluate a cluster assignment against a dataset; return :func:`deepclust.metrics.evaluate`'s dict.
 
@@ -70,6 +71,8 @@ def score_assignment(
         labels: for user data, the label column or label file (as ``run --labels``).
         internal: also compute the internal metrics on the data's features.
         random_state: seed of the silhouette's sample.
+        prep: for a table of your own, ``"standard"`` prepares its columns as ``run --prep
+            standard`` does (the internal metrics are then computed on the prepared features).
 
     Raises:
         InputError: the assignment does not match the data's rows, or there is nothing
@@ -79,7 +82,7 @@ def score_assignment(
         clusters, index = read_assignment(assignment)
     else:
         clusters, index = encode_labels(np.asarray(assignment), source="assignment")[0], None
-    ds = load_dataset(data, split=split, labels=labels)
+    ds = load_dataset(data, split=split, labels=labels, prep=prep)
     if ds.y is None and not internal:
         raise InputError(f"{ds.name} has no labels and internal metrics are off, so there is nothing to score.")
     n = ds.n_samples

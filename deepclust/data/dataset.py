@@ -27,6 +27,8 @@ class Dataset:
         source: the file or folder the data was read from.
         name: a short name for reports (the dataset name or the file's stem).
         paths: for a folder of images, the file of each sample (used by ``deepclust export``).
+        prep: for a table loaded with ``prep="standard"``, the fitted
+            :class:`~deepclust.data.table_prep.TablePrep` that made ``X``; else ``None``.
     """
 
     X: np.ndarray
@@ -36,6 +38,7 @@ class Dataset:
     source: str = ""
     name: str = ""
     paths: list[str] | None = None
+    prep: object | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.X, (np.ndarray, LazyMatrix)) or self.X.ndim != 2:

@@ -19,6 +19,7 @@ def load_dataset(
     path: str | os.PathLike | None = None,
     labels: str | os.PathLike | None = None,
     download: bool = True,
+    prep=None,
     **options,
 ) -> Dataset:
     """Load a named dataset or a file/folder of your own.
@@ -35,6 +36,9 @@ def load_dataset(
         labels: for user data only: the label column of a table or the label array of an
             ``.npz``, or the path of a ``.npy``/``.csv`` file holding one label per sample.
         download: allow downloading a named dataset that is not found locally.
+        prep: for tables of your own: ``"standard"`` to standardise numeric columns, one-hot
+            encode text columns and fill missing values (:mod:`deepclust.data.table_prep`), or
+            a fitted :class:`~deepclust.data.table_prep.TablePrep` to prepare new rows alike.
         **options: dataset-specific options, e.g. ``n_docs``/``seed`` for reuters10k.
 
     Raises:
@@ -50,13 +54,15 @@ def load_dataset(
             raise InputError(
                 f"labels= applies to your own files; the {key} dataset brings its own labels."
             )
+        if prep is not None and prep != "none":
+            raise InputError(f"prep= applies to tables of your own, not to the {key} dataset.")
         return SOURCES[key].load(split=split, path=path, download=download, **options)
     if options:
         raise InputError(f"Options {', '.join(sorted(options))} apply only to named datasets.")
     if path is not None:
         raise InputError("path= applies only to named datasets; pass the path itself instead.")
     if Path(text).expanduser().exists():
-        return load_path(text, split=split, labels=labels)
+        return load_path(text, split=split, labels=labels, prep=prep)
     if isinstance(name_or_path, os.PathLike) or looks_like_path(text):
         raise MissingPathError(f"The path {text} does not exist.")
     get_source(text)  # raises the unknown-name error with the closest names

@@ -75,13 +75,7 @@ def _load_text_table(path: Path, labels: str | None) -> Dataset:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             next(reader)
-            values = []
-            for line_no, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise _ragged(path, line_no, len(row), len(header))
-                values.append(row[label_col])
+            values = [row[label_col] for _, row in data_rows(reader, path, len(header))]
         y, class_names = encode_labels(
             np.array(values, dtype=object), source=f"Label column {header[label_col]!r}"
         )
@@ -106,23 +100,30 @@ def _explain_bad_text_table(path: Path, header, feature_cols, delimiter) -> None
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         next(reader)
-        for line_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise _ragged(path, line_no, len(row), len(header))
+        for line_no, row in data_rows(reader, path, len(header)):
             for col in feature_cols:
                 cell = row[col].strip()
                 if cell.lower() in MISSING and cell.lower() != "nan":
                     raise InputError(
                         f"Column {header[col]!r} of {path.name} has a missing value on line "
-                        f"{line_no}; fill it in or remove the row."
+                        f"{line_no}; fill it in, remove the row, or pass prep='standard' (--prep standard)."
                     )
                 try:
                     float(cell)
                 except ValueError:
                     raise _non_numeric(path, header[col], cell) from None
     raise InputError(f"{path.name} could not be read as a numeric table.")
+
+
+def data_rows(reader, path: Path, n_header: int):
+    """``(line number, row)`` of each non-empty data row of a CSV reader past its header row;
+    a row whose field count differs from the header's raises a one-sentence error."""
+    for line_no, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != n_header:
+            raise _ragged(path, line_no, len(row), n_header)
+        yield line_no, row
 
 
 def _ragged(path: Path, line_no: int, n_fields: int, n_header: int) -> InputError:
@@ -134,24 +135,31 @@ def _ragged(path: Path, line_no: int, n_fields: int, n_header: int) -> InputErro
 def _non_numeric(path: Path, column: str, example) -> InputError:
     return InputError(
         f"Column {column!r} of {path.name} is not numeric (it holds {example!r}); pass "
-        f"labels={column!r} if it holds the labels, or remove it."
+        f"labels={column!r} if it holds the labels, prep='standard' (--prep standard) to one-hot "
+        "encode text columns, or remove it."
     )
 
 
-def load_parquet(path: Path, labels: str | None = None) -> Dataset:
-    """Load a ``.parquet`` file with pyarrow; same column rules as CSV files."""
+def read_parquet_table(path: Path):
+    """The pyarrow table of a ``.parquet`` file (one-sentence errors without pyarrow or for a bad file)."""
     try:
         import pyarrow.parquet as pq
-        import pyarrow.types as pat
     except ImportError:
         raise InputError(
             "Reading .parquet files needs pyarrow; install it with "
             "pip install 'deepclust[parquet]'."
         ) from None
     try:
-        table = pq.read_table(path)
+        return pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own ArrowInvalid/OSError family
         raise InputError(f"{path.name} could not be read as a Parquet file ({exc}).") from None
+
+
+def load_parquet(path: Path, labels: str | None = None) -> Dataset:
+    """Load a ``.parquet`` file with pyarrow; same column rules as CSV files."""
+    import pyarrow.types as pat
+
+    table = read_parquet_table(path)
     header = list(table.column_names)
     label_col = _label_column(path, header, labels)
     columns = []

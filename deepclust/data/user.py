@@ -47,11 +47,18 @@ def looks_like_path(text: str) -> bool:
     )
 
 
-def load_path(path: str | os.PathLike, *, split: str = "all", labels=None) -> Dataset:
-    """Load a user file or folder, dispatching on its suffix (see the module notes)."""
+def load_path(path: str | os.PathLike, *, split: str = "all", labels=None, prep=None) -> Dataset:
+    """Load a user file or folder, dispatching on its suffix (see the module notes).
+
+    ``prep`` (tables only): ``"standard"`` fits a :class:`~deepclust.data.table_prep.TablePrep`
+    (numbers standardised, text one-hot, missing values filled); a fitted one is applied as is;
+    ``None`` or ``"none"`` reads the table as numbers only.
+    """
     path = Path(path).expanduser()
     if not path.exists():
         raise MissingPathError(f"The path {path} does not exist.")
+    if prep is not None and prep != "none":
+        return _load_prepared(path, split, labels, prep)
     label_file = labels if labels is not None and is_label_file(labels) else None
     label_name = None if label_file is not None or labels is None else str(labels)
 
@@ -71,6 +78,23 @@ def load_path(path: str | os.PathLike, *, split: str = "all", labels=None) -> Da
     if label_file is not None:
         dataset = attach_labels(dataset, label_file)
     return dataset
+
+
+def _load_prepared(path: Path, split: str, labels, prep) -> Dataset:
+    from .table_prep import PREPS, load_prepared_table
+
+    if isinstance(prep, str) and prep not in PREPS:
+        raise InputError(f"Unknown table preparation {prep!r}; choose one of {', '.join(PREPS)}.")
+    if path.is_dir() or path.suffix.lower() not in (*TABLE_SUFFIXES, ".parquet"):
+        raise InputError(f"prep={prep if isinstance(prep, str) else 'standard'!r} applies to tables "
+                         f"(.csv, .tsv, .parquet), not to {path.name}.")
+    if split != "all":
+        raise InputError(f"split={split!r} applies only to named datasets and MNIST-style folders.")
+    if labels is not None and is_label_file(labels):
+        X, _, _, fitted = load_prepared_table(path, None, prep)
+        return attach_labels(Dataset(X=X, source=str(path), name=path.stem, prep=fitted), labels)
+    X, y, class_names, fitted = load_prepared_table(path, labels, prep)
+    return Dataset(X=X, y=y, class_names=class_names, source=str(path), name=path.stem, prep=fitted)
 
 
 def _is_mnist_folder(path: Path) -> bool:

@@ -63,7 +63,7 @@ def load_run_data(run: dict):
     data = run["record"]["data"]
     source = data.get("name") if data.get("name") in _named() else data.get("source")
     try:
-        ds = load_dataset(source, split=data.get("split", "all"))
+        ds = load_dataset(source, split=data.get("split", "all"), prep=data.get("prep"))
     except (InputError, FileNotFoundError):
         return None
     if data.get("sample") is not None:  # the run clustered a subset: labels.csv names its rows
