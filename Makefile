@@ -27,9 +27,11 @@ data:
 	else echo "Install the Debian package dataset-fashion-mnist for the real-data runs and tests."; fi
 
 # The main job: DEC on all 70,000 Fashion-MNIST images (10 pretraining epochs; about 20 minutes on
-# two CPU cores), writing labels, metrics, run record, model and report.html into runs/demo.
+# two CPU cores), writing labels, metrics, run record, model and report.html into runs/demo, then
+# the cluster explorer runs/demo/explorer.html (about a minute more).
 demo: setup data
 	$(BIN)/deepclust run dec --data fashion-mnist --seed 0 --set pretrain_epochs=10 --out runs/demo --force
+	$(BIN)/deepclust explore runs/demo
 
 test: setup data lint
 	$(BIN)/python -m pytest -q
