@@ -96,7 +96,8 @@ def test_explorer_of_feature_data_shows_row_numbers(tmp_path):
 def test_render_escapes_the_payload_and_names():
     page = render({"title": "a</script><b>", "key": "k", "index": [0], "labels": [0], "paths": None,
                    "map": None, "clusters": []})
-    assert page.count("</script>") == 2 and "<\\/script><b>" in page and "a&lt;/script&gt;&lt;b&gt;" in page
+    assert page.count("</script>") == 2 and "a\\u003c/script>\\u003cb>" in page and "a&lt;/script&gt;&lt;b&gt;" in page
+    assert _data(page)["title"] == "a</script><b>"  # the JSON reads back unchanged
 
 
 def test_explore_command(digits_run, tmp_path, capsys):

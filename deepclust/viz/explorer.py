@@ -112,7 +112,7 @@ def build_explorer(run_dir, out=None, *, map_method: str = "umap", max_map_point
 
 def render(data: dict) -> str:
     """The explorer page for :func:`explorer_data`'s output."""
-    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")  # no "</script>" or "<!--"
     title = html.escape(data["title"])
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>deepclust explorer: {title}</title><style>{_CSS}</style></head><body>"
