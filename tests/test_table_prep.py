@@ -2,7 +2,9 @@
 run -> model -> predict path, and the effect on a real table (scikit-learn's bundled wine data)."""
 
 import csv
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +165,23 @@ def test_score_prepares_the_table_as_run_does(table, tmp_path):
     assert scored["silhouette"] == pytest.approx(res.metrics["silhouette"]) and scored["acc"] == res.metrics["acc"]
     with pytest.raises(InputError, match="not numeric"):
         score_assignment(tmp_path / "r" / "labels.csv", str(table), labels="kind")
+
+
+PENGUINS = Path(__file__).parent / "data" / "penguins.csv"
+
+
+def test_a_real_mixed_table_with_text_and_missing_cells_clusters_into_its_species():
+    """Palmer penguins (tests/data/README.md): 344 rows, island and sex as text, 19 NA cells. Refused
+    without prep; prepared, Ward agglomerative measured ACC .959 / NMI .872 and k-means (seeds 0-2)
+    ACC .747 / .799 / .794 against the species column, which is never a feature."""
+    assert hashlib.sha256(PENGUINS.read_bytes()).hexdigest().startswith("f204db2c753b0937")
+    with pytest.raises(InputError, match="Column 'island' of penguins.csv is not numeric"):
+        load_dataset(PENGUINS, labels="species")
+    ds = load_dataset(PENGUINS, labels="species", prep="standard")
+    assert ds.X.shape == (344, 11) and np.isfinite(ds.X).all() and ds.class_names == ["Adelie", "Chinstrap", "Gentoo"]
+    assert ds.prep.feature_names == ["island=Biscoe", "island=Dream", "island=Torgersen", "bill_length_mm",
+                                     "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex=(missing)",
+                                     "sex=female", "sex=male", "year"]
+    ward = run("agglomerative", ds, seed=0, report=False).metrics
+    km = run("kmeans", ds, seed=0, report=False).metrics
+    assert ward["acc"] >= 0.95 and ward["nmi"] >= 0.85 and km["acc"] >= 0.7
