@@ -108,3 +108,14 @@ def test_explore_command(digits_run, tmp_path, capsys):
     assert main(["explore", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is not a finished run folder" in err and "Traceback" not in err
+
+
+def test_explorer_without_the_data_or_an_embedding_still_lists_the_clusters(tmp_path):
+    """The data file is gone and k-means keeps no embedding: no map, row numbers only, no failure."""
+    X = np.concatenate([np.zeros((10, 3)), np.ones((10, 3))]).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    run("kmeans", str(tmp_path / "x.npy"), n_clusters=2, seed=0, out=tmp_path / "km", report=False)
+    (tmp_path / "x.npy").unlink()
+    data = _data(build_explorer(tmp_path / "km").read_text())
+    assert data["map"] is None and [c["size"] for c in data["clusters"]] == [10, 10]
+    assert all(m["src"] is None for c in data["clusters"] for g in c["groups"] for m in g["members"])
