@@ -257,11 +257,16 @@ def explore(run_dir, out, map_method, per_cluster):
 @click.option("--dest", type=click.Path(), default=None,
               help="Where to write (default RUN_DIR/export or RUN_DIR/clusters.csv).")
 @click.option("--force", is_flag=True, help="Overwrite an existing destination.")
-def export(run_dir, to, dest, force):
+@click.option("--names", type=click.Path(), default=None,
+              help="annotations.csv from `deepclust explore`: folders take the cluster names, flagged items "
+                   "go into flagged/.")
+def export(run_dir, to, dest, force, names):
     """Copy each item into a folder per cluster (or list them in a CSV) for annotation."""
     from .export import export_clusters
 
-    path = export_clusters(run_dir, to=to, dest=dest, force=force)
+    if names is not None and to != "folders":
+        raise InputError("--names applies to --to folders (the annotations file is already the CSV).")
+    path = export_clusters(run_dir, to=to, dest=dest, force=force, names=names)
     click.echo(f"Wrote {path}")
 
 

@@ -111,6 +111,38 @@ def test_export_csv_and_folders(digits_run, tmp_path):
         export_clusters(digits_run, to="folders", dest=tmp_path / "f")
 
 
+def _annotations(path, labels, names: dict, flagged: set):
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["index", "cluster", "cluster_name", "flagged"])
+        for i, k in enumerate(labels):
+            w.writerow([i, k, names.get(k, ""), int(i in flagged)])
+    return path
+
+
+def test_export_folders_named_and_flagged_by_the_explorer_annotations(digits_run, tmp_path, capsys):
+    """The CSV the explorer page downloads names the folders (made safe for a file system; a name given twice
+    gets the cluster added) and sends flagged members into flagged/."""
+    labels = [int(r["cluster"]) for r in csv.DictReader((digits_run / "labels.csv").open())]
+    first3 = labels.index(3)
+    notes = _annotations(tmp_path / "a.csv", labels, {3: 'threes, "mostly"', 5: "../odd", 6: "odd"}, {first3})
+    folder = export_clusters(digits_run, to="folders", dest=tmp_path / "f", names=notes)
+    found = {p.name: sorted(q.name for q in p.iterdir()) for p in folder.iterdir()}
+    assert set(found) == {"threes_mostly", "odd", "odd_6"} | {f"cluster_{k}" for k in set(labels) - {3, 5, 6}}
+    assert len(found["threes_mostly"]) == labels.count(3)  # the members less one, plus flagged/
+    assert "flagged" in found["threes_mostly"] and [p.name for p in (folder / "threes_mostly" / "flagged").iterdir()] \
+        == [f"{first3}.png"]
+    assert len(found["odd"]) == labels.count(5) and not (tmp_path / "odd").exists()  # "../" cannot leave dest
+    other = _annotations(tmp_path / "b.csv", [(k + 1) % 10 for k in labels], {}, set())
+    with pytest.raises(InputError, match="puts row 0 in cluster .*another run"):
+        export_clusters(digits_run, to="folders", dest=tmp_path / "g", names=other)
+    (tmp_path / "c.csv").write_text("index,cluster\n0,1\n")
+    with pytest.raises(InputError, match="not an explorer annotations file"):
+        export_clusters(digits_run, to="folders", dest=tmp_path / "g", names=tmp_path / "c.csv")
+    assert main(["export", str(digits_run), "--to", "csv", "--names", str(notes)]) == 2
+    assert "--names applies to --to folders" in capsys.readouterr().err
+
+
 def test_export_image_folder_copies_original_files(tmp_path):
     src = tmp_path / "imgs"
     rng = np.random.default_rng(0)

@@ -44,12 +44,10 @@ def pick_members(labels: np.ndarray, confidence, cluster: int, per_side: int, se
 
 def thumbnail_uri(image: np.ndarray) -> str:
     """A PNG data URI of one image ``(H, W, C)`` with values in [0, 1] (clipped)."""
-    from PIL import Image
+    from ..export import pil_image
 
-    arr = (np.clip(np.asarray(image, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8)
-    img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    pil_image(image).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
