@@ -98,7 +98,9 @@ def test_explorer_names_flags_and_downloads_annotations(tmp_path):
         assert page.text_content("#status") == "1 of 10 clusters named, 1 member flagged"
         with page.expect_download() as info:
             page.click("#download")
-        rows = list(csv.DictReader(open(info.value.path(), newline="")))
+        downloaded = tmp_path / "annotations.csv"
+        info.value.save_as(downloaded)
+        rows = list(csv.DictReader(open(downloaded, newline="")))
         page.reload()
         page.wait_for_load_state("load")
         kept = page.input_value('input[aria-label="name of cluster 3"]')
@@ -115,3 +117,7 @@ def test_explorer_names_flags_and_downloads_annotations(tmp_path):
     assert {r["cluster_name"] for r in rows if r["cluster"] != "3"} == {""}
     assert [int(r["index"]) for r in rows if r["flagged"] == "1"] == [flagged] and labels[flagged] == 3
     assert kept == 'threes, "mostly"' and chosen == "5"
+    from deepclust.export import export_clusters  # the download is what export --names reads
+
+    folder = export_clusters(out, to="folders", names=downloaded)
+    assert [p.name for p in (folder / "threes_mostly" / "flagged").iterdir()] == [f"{flagged}.png"]
