@@ -134,3 +134,28 @@ def test_keras_weight_starts():
     assert set(initialise_weights(MLPAutoencoder(784)).config()) == {"kind", "input_dim", "dims"}
     with pytest.raises(ValueError, match="unknown weight_init"):
         initialise_weights(MLPAutoencoder(10), "he")
+
+
+def test_bce_is_refused_for_data_outside_0_1():
+    """BCE has no minimum for targets outside [0, 1] (VaDE's default BCE on a standardised table ran
+    to NaN at its first ELBO step): refused in one sentence that names the fix; MSE, or data in [0, 1], pass."""
+    from deepclust.errors import InputError
+    from deepclust.nn.losses import check_bce_range
+
+    check_bce_range("bce", np.array([[0.0, 1.0], [0.5, 0.25]]), "vade")
+    check_bce_range("mse", np.array([[-3.0, 9.0]]), "vade")
+    with pytest.raises(InputError, match=r"vade uses reconstruction_loss='bce'.*spans \[-0.5, 1\]; set "
+                                         r"reconstruction_loss=mse"):
+        check_bce_range("bce", np.array([[-0.5, 1.0]]), "vade")
+
+
+def test_vade_with_its_default_bce_refuses_a_standardised_table_before_training():
+    from deepclust.errors import InputError
+    from deepclust.registry import make_estimator
+
+    X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    with pytest.raises(InputError, match="needs data in \\[0, 1\\]"):
+        make_estimator("vade", n_clusters=2, verbose=False).fit(X)
+    est = make_estimator("vade", n_clusters=2, reconstruction_loss="mse", hidden_dims=[16, 16, 32],
+                         pretrain_epochs=2, epochs=2, verbose=False).fit(X)
+    assert np.isfinite(est.predict_proba(X)).all()

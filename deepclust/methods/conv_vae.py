@@ -30,6 +30,7 @@ import torch
 from ..errors import DeadLayerWarning, InputError, TrainingError
 from ..nn.autoencoders import WEIGHT_INITS
 from ..nn.conv_vae import ConvVAE, vae_loss_terms
+from ..nn.losses import check_bce_range
 from ..nn.state import load_checked, module_arrays
 from ..params import BOOL, INTS, NONE, STR, Interval, Options, Param, install_params, positive_int
 from ..registry import register_reducer
@@ -71,6 +72,7 @@ class ConvVAEReducer(BaseReducer):
 
     def _fit_transform(self, X):
         seed = 0 if self.random_state is None else int(self.random_state)
+        check_bce_range(self.reconstruction_loss, X, self.method_name)
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         X_t = as_tensor(X, self.device_)

@@ -17,6 +17,7 @@ from ..base import BaseClusterer
 from ..data.lazy import map_row_chunks
 from ..errors import InputError
 from ..nn.autoencoders import WEIGHT_INITS, ConvAutoencoder, MLPAutoencoder, build_autoencoder, initialise_weights
+from ..nn.losses import check_bce_range
 from ..nn.state import load_checked, module_arrays
 from ..params import BOOL, INTS, NONE, SEED, STR, Interval, Options, Param, positive_int
 from ..runtime import PhaseTimer
@@ -187,6 +188,7 @@ class AutoencoderMixin:
         measured: the cache entry then says ``"resumed": true`` and a fit that loads it sets
         ``pretrain_cache_resumed_`` (its pretraining seconds are a lower bound).
         """
+        check_bce_range(self.reconstruction_loss, X, self.method_name)
         torch.manual_seed(seed)
         self.device_ = resolve_device(self.device)
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)

@@ -59,6 +59,26 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str = "mse")
     raise ValueError(f"unknown reconstruction loss {kind!r}")
 
 
+def check_bce_range(kind: str, X, method: str) -> None:
+    """Refuse binary cross-entropy (``kind="bce"``) on data outside [0, 1], where it has no
+    minimum and training runs off to NaN or nonsense; ``X`` may be kept on disk (read in chunks)."""
+    if kind != "bce" or X is None:
+        return
+    import numpy as np
+
+    from ..data.lazy import map_row_chunks
+
+    ends = map_row_chunks(lambda chunk: [[np.min(chunk), np.max(chunk)]], X)
+    lo, hi = float(np.min(ends[:, 0])), float(np.max(ends[:, 1]))
+    if lo < 0 or hi > 1:
+        from ..errors import InputError
+
+        raise InputError(
+            f"{method} uses reconstruction_loss='bce', which needs data in [0, 1] (images), but this data spans "
+            f"[{lo:.3g}, {hi:.3g}]; set reconstruction_loss=mse (--set reconstruction_loss=mse)."
+        )
+
+
 def gaussian_log_likelihoods(z: torch.Tensor, means: torch.Tensor, log_vars: torch.Tensor) -> torch.Tensor:
     """log N(z_i | mean_c, diag(exp(log_var_c))) for every row i and component c: shape (n, k)."""
     diff2 = (z.unsqueeze(1) - means.unsqueeze(0)) ** 2  # (n, k, d)
