@@ -185,3 +185,17 @@ def test_a_real_mixed_table_with_text_and_missing_cells_clusters_into_its_specie
     ward = run("agglomerative", ds, seed=0, report=False).metrics
     km = run("kmeans", ds, seed=0, report=False).metrics
     assert ward["acc"] >= 0.95 and ward["nmi"] >= 0.85 and km["acc"] >= 0.7
+
+
+def test_dec_on_a_standardised_table_names_the_learning_rate_to_lower(wine_csv):
+    """DEC-keras' pretraining (SGD, lr 1) is tuned for pixels in [0, 1]: on standardised wine it
+    diverges, and the error names the setting; with pretrain_lr=0.1 DEC measured ACC .927 / .955 /
+    .972 over seeds 0-2."""
+    from deepclust.errors import TrainingError
+
+    params = {"verbose": False}
+    with pytest.raises(TrainingError, match=r"pretraining: sgd at pretrain_lr=1; try --set pretrain_lr=0\.1\)"):
+        run("dec", str(wine_csv), labels="cultivar", prep="standard", seed=0, params=params, report=False)
+    res = run("dec", str(wine_csv), labels="cultivar", prep="standard", seed=0, report=False,
+              params={**params, "pretrain_lr": 0.1})
+    assert res.metrics["acc"] >= 0.9

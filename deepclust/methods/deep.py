@@ -15,7 +15,7 @@ import torch
 
 from ..base import BaseClusterer
 from ..data.lazy import map_row_chunks
-from ..errors import InputError
+from ..errors import InputError, TrainingError
 from ..nn.autoencoders import WEIGHT_INITS, ConvAutoencoder, MLPAutoencoder, build_autoencoder, initialise_weights
 from ..nn.losses import check_bce_range
 from ..nn.state import load_checked, module_arrays
@@ -194,8 +194,12 @@ class AutoencoderMixin:
         self.network_ = self._build_network(X_t.shape[1]).to(self.device_)
         cfg = self._pretrain_config(seed)
         store, resume = self._checkpoints(), getattr(self, "_resume", False)
-        return cached_training(self, cfg, X, store, resume, lambda: pretrain_autoencoder(
-            self.network_, X_t, cfg, store, resume), enabled=cfg.mode != "none")
+        try:
+            return cached_training(self, cfg, X, store, resume, lambda: pretrain_autoencoder(
+                self.network_, X_t, cfg, store, resume), enabled=cfg.mode != "none")
+        except TrainingError as exc:  # say which setting: the defaults are tuned for pixels in [0, 1]
+            raise TrainingError(f"{str(exc).rstrip('.')} (pretraining: {cfg.optimizer} at pretrain_lr={cfg.lr:g}; "
+                                f"try --set pretrain_lr={cfg.lr / 10:g}).") from None
 
     def embed(self, X_t: torch.Tensor) -> torch.Tensor:
         """Embedding of a float32 tensor, computed in batches without gradients."""
