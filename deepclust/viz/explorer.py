@@ -132,7 +132,7 @@ h1{font-size:1.2rem;margin:0;flex:1}#status{color:#555;font-size:.85rem}
 main{display:grid;grid-template-columns:260px 660px 1fr;gap:1rem;padding:1rem}
 aside .cl{display:flex;align-items:center;gap:.4rem;padding:.2rem;border-radius:4px;cursor:pointer}
 aside .cl.sel{background:#eef}aside .sw{width:12px;height:12px;border-radius:2px;flex:none}
-aside input{width:110px;font-size:.85rem}aside .n{font-size:.8rem;color:#555;margin-left:auto}
+aside input{flex:1;min-width:0;font-size:.85rem}aside .n{font-size:.8rem;color:#555;margin-left:auto}
 canvas{border:1px solid #ddd;cursor:crosshair}#maphow,#tip{font-size:.8rem;color:#555;margin:.2rem 0}
 #members h2{font-size:1.05rem;margin:0 0 .4rem}#members h3{font-size:.95rem;margin:.8rem 0 .3rem}
 .grid{display:flex;flex-wrap:wrap;gap:4px}
