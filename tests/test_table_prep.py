@@ -199,3 +199,15 @@ def test_dec_on_a_standardised_table_names_the_learning_rate_to_lower(wine_csv):
     res = run("dec", str(wine_csv), labels="cultivar", prep="standard", seed=0, report=False,
               params={**params, "pretrain_lr": 0.1})
     assert res.metrics["acc"] >= 0.9
+
+
+def test_sweep_prepares_a_mixed_table(tmp_path):
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{rng.normal(c * 5):.3f},{'ab'[c]},{'' if i == 0 else round(rng.normal(), 3)}"
+            for c in (0, 1) for i in range(15)]
+    path.write_text("x,kind,y\n" + "\n".join(rows) + "\n")
+    assert main(["sweep", "kmeans", "--data", str(path), "--k", "2-3", "--seeds", "0", "--prep", "standard",
+                 "--out", str(tmp_path / "s")]) == 0
+    summary = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert [e["k"] for e in summary["per_k"]] == [2, 3] and summary["best_k"]["silhouette"] == 2
