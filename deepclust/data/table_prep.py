@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -59,21 +58,13 @@ def read_table_columns(path: Path) -> tuple[list[str], list[list]]:
 
 
 def _as_numbers(values: list) -> np.ndarray | None:
-    """The column as float64 (NaN where missing), or ``None`` when some cell is not a number."""
-    out = np.empty(len(values), dtype=np.float64)
-    for i, v in enumerate(values):
-        if v is None:
-            out[i] = np.nan
-            continue
-        if isinstance(v, bool):
-            v = float(v)
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            return None
-        if not math.isfinite(out[i]):
-            return None
-    return out
+    """The column as float64 (NaN where missing), or ``None`` when some cell is not a finite number."""
+    missing = np.array([v is None for v in values], dtype=bool)
+    try:
+        out = np.array([np.nan if v is None else v for v in values], dtype=object).astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(out[~missing]).all() else out
 
 
 class TablePrep:

@@ -157,9 +157,9 @@ def read_parquet_table(path: Path):
 
 def load_parquet(path: Path, labels: str | None = None) -> Dataset:
     """Load a ``.parquet`` file with pyarrow; same column rules as CSV files."""
+    table = read_parquet_table(path)  # first: its one-sentence error when pyarrow is missing
     import pyarrow.types as pat
 
-    table = read_parquet_table(path)
     header = list(table.column_names)
     label_col = _label_column(path, header, labels)
     columns = []
